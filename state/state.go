@@ -1,0 +1,113 @@
+// Package state decides whether a target is up or down and remembers it:
+// the per-target state machine (Tracker) with failure and success
+// thresholds, incidents, acks, mutes and history, and the Store interface
+// that keeps them on disk. It knows nothing of Slack or Discord: a transition
+// becomes an Event written to the outbox in the same transaction, and the
+// notify package drains the outbox.
+package state
+
+import (
+	"time"
+
+	"github.com/tocsin/tocsin/checks"
+)
+
+// Status is a target's decided state.
+type Status string
+
+// The statuses. The strings are part of the contract (/api/status).
+const (
+	StatusUnknown Status = "unknown" // not yet decided
+	StatusUp      Status = "up"
+	StatusDown    Status = "down"
+)
+
+// EventKind names what happened. The strings are the console's EVENT word.
+type EventKind string
+
+// The event kinds.
+const (
+	EventDown     EventKind = "DOWN"
+	EventUp       EventKind = "UP"
+	EventAck      EventKind = "ACK"
+	EventUnack    EventKind = "UNACK"
+	EventRemind   EventKind = "REMIND"
+	EventEscalate EventKind = "ESCALATE"
+	EventMute     EventKind = "MUTE"
+	EventUnmute   EventKind = "UNMUTE"
+	EventFlapping EventKind = "FLAPPING"
+	// EventRemoved closes the open incident of a target that a reload
+	// removed from the config, so its alert does not stay red forever.
+	EventRemoved EventKind = "REMOVED"
+)
+
+// Event is one thing to tell people about, as stored in the outbox.
+type Event struct {
+	ID         int64
+	Kind       EventKind
+	Target     string
+	TargetKind checks.Kind
+	// Address is what the target's check aims at (URL, host, host:port).
+	Address    string
+	IncidentID int64
+	Time       time.Time // when it happened
+	Since      time.Time // when the incident began
+	// Reason: for DOWN what failed ("HTTP 503"); for ACK the ack's reason;
+	// for UP and REMOVED empty or a note.
+	Reason string
+	// Latency of the check that caused the event, if any.
+	Latency time.Duration
+	// Duration of the outage, for UP and REMOVED.
+	Duration time.Duration
+	// Actor is who acknowledged or muted, when someone did.
+	Actor string
+	// Note is appended to the console line, e.g. "(muted)" or
+	// "(held: router)".
+	Note string
+}
+
+// Delivery is one event waiting in the outbox for one notifier.
+type Delivery struct {
+	ID       int64
+	Notifier string
+	Event    Event
+	// Attempts made so far.
+	Attempts int
+	// Step counts the steps of a multi-step delivery already done (for an
+	// UP: the thread reply, then the edit of the alert), so a retry does not
+	// repeat a step that succeeded.
+	Step      int
+	NextAt    time.Time
+	LastError string
+}
+
+// Incident is one outage of one target.
+type Incident struct {
+	ID      int64
+	Target  string
+	Start   time.Time
+	End     time.Time // zero while open
+	Cause   string
+	AckedBy string
+	AckedAt time.Time
+	// EndReason is "recovered" or "removed" once closed.
+	EndReason string
+}
+
+// TargetState is what tocsin knows of one target now; it survives restarts.
+type TargetState struct {
+	Name        string
+	Kind        checks.Kind
+	Status      Status
+	Since       time.Time // when Status last changed
+	ConsecFail  int
+	ConsecOK    int
+	LastCheck   time.Time
+	LastError   string
+	LastLatency time.Duration
+	// IncidentID is the open incident, 0 when none.
+	IncidentID int64
+	AckedBy    string
+	AckedAt    time.Time
+	MutedUntil time.Time
+}
