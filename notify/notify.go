@@ -71,9 +71,11 @@ func Classify(err error) (permanent bool, retryAfter time.Duration) {
 // implements it). Deliveries are created by the state package in the same
 // transaction as the transition that causes them.
 type Outbox interface {
-	// Pending returns up to limit deliveries for notifier that are due at
-	// now and not held, oldest event first.
-	Pending(ctx context.Context, notifier string, now time.Time, limit int) ([]state.Delivery, error)
+	// Pending returns up to limit undelivered, not held deliveries for
+	// notifier, oldest event first, whether due yet or not: the Dispatcher
+	// delivers strictly in order, so it waits for the first one's NextAt
+	// rather than skipping past it (a DOWN goes out before its UP).
+	Pending(ctx context.Context, notifier string, limit int) ([]state.Delivery, error)
 	// StepDone records that the first step steps of delivery id are done.
 	StepDone(ctx context.Context, id int64, step int) error
 	// Delivered removes delivery id from the queue (kept as history).
