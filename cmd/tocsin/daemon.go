@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tocsin/tocsin/checks"
+	"github.com/tocsin/tocsin/config"
+	"github.com/tocsin/tocsin/metrics"
+	"github.com/tocsin/tocsin/notify"
+	"github.com/tocsin/tocsin/notify/console"
+	"github.com/tocsin/tocsin/resultslog"
+	"github.com/tocsin/tocsin/scheduler"
+	"github.com/tocsin/tocsin/state"
+	"github.com/tocsin/tocsin/state/sqlite"
+	"github.com/tocsin/tocsin/web"
+)
+
+// swapChecker lets a reload replace the checker (a new resolver) under a
+// running scheduler.
+type swapChecker struct {
+	p atomic.Pointer[checks.Runner]
+}
+
+func (s *swapChecker) Check(ctx context.Context, t *checks.Target) checks.Result {
+	return s.p.Load().Check(ctx, t)
+}
+
+// daemon is `tocsin run` wired together. It holds no logic of its own:
+// every decision is in the packages it wires.
+type daemon struct {
+	e       *env
+	path    string
+	cfg     *config.Config
+	checker swapChecker
+	store   *sqlite.Store
+	tracker *state.Tracker
+	sched   *scheduler.Scheduler
+	disp    *notify.Dispatcher
+	metrics *metrics.Metrics
+	rlog    atomic.Pointer[resultslog.Log]
+	// storeErr is the last error the store gave the tracker, nil once a
+	// write works again; /healthz reports it.
+	storeErr atomic.Pointer[error]
+
+	// ctx outlives the scheduler: results still being recorded at shutdown
+	// are written before the store closes.
+	ctx context.Context
+
+	dispMu     sync.Mutex
+	dispCancel context.CancelFunc
+	dispDone   chan struct{}
+}
+
+func cmdRun(ctx context.Context, e *env, c *common, _ []string) int {
+	cfg, ok := loadConfig(e, c)
+	if !ok {
+		return exitBad
+	}
+	d := &daemon{e: e, path: c.config, cfg: cfg}
+	return d.run(ctx)
+}
+
+func (d *daemon) run(parent context.Context) int {
+	log := d.e.log
+	runner, err := newRunner(d.cfg, log)
+	if err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
+	d.checker.p.Store(runner)
+	defer func() { d.checker.p.Load().Close() }()
+
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	defer cancel()
+	d.ctx = ctx
+
+	d.store, err = sqlite.Open(ctx, d.cfg.State, sqlite.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
+	defer d.store.Close()
+
+	if d.cfg.ResultsLog != "" {
+		l, err := resultslog.Open(d.cfg.ResultsLog)
+		if err != nil {
+			fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+			return exitBad
+		}
+		d.rlog.Store(l)
+	}
+	defer func() {
+		if l := d.rlog.Load(); l != nil {
+			l.Close()
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	d.metrics = metrics.New(reg, metrics.Sources{
+		Targets:     func() []state.TargetState { return d.tracker.Snapshot() },
+		OutboxDepth: d.store.Depth,
+		Skipped:     func() uint64 { return d.sched.Stats().Skipped },
+	})
+
+	notifiers := []notify.Notifier{console.New(d.e.stdout)}
+	names := make([]string, len(notifiers))
+	for i, n := range notifiers {
+		names[i] = n.Name()
+	}
+	d.disp = notify.NewDispatcher(notify.Options{
+		Outbox:    d.store,
+		Notifiers: notifiers,
+		Logger:    log,
+		Hooks:     d.metrics.Hooks(),
+	})
+	d.tracker, err = state.NewTracker(ctx, state.TrackerOptions{
+		Store:     d.store,
+		Notifiers: names,
+		Logger:    log,
+		OnEvent:   d.disp.Wake,
+	})
+	if err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
+	if err := d.tracker.SetTargets(ctx, d.cfg.Targets); err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
+
+	d.sched = scheduler.New(scheduler.Options{
+		Checker:       &d.checker,
+		Sink:          d.record,
+		MaxConcurrent: d.cfg.MaxConcurrent,
+		Logger:        log,
+	})
+	if err := d.sched.SetTargets(d.cfg.Targets); err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
+
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitDown
+	}
+	srv := &http.Server{
+		Handler: web.Handler(web.Options{
+			Status:    d.tracker.Snapshot,
+			Notifiers: d.disp.Health,
+			Alive:     d.alive,
+			Gatherer:  reg,
+			Logger:    log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+
+	trackerDone := make(chan struct{})
+	trackerCtx, stopTracker := context.WithCancel(ctx)
+	go func() {
+		defer close(trackerDone)
+		if err := d.tracker.Run(trackerCtx); err != nil {
+			log.Error("state", "err", err)
+		}
+	}()
+	go d.store.RunPruner(ctx, 10*time.Minute)
+	d.startDispatcher()
+	d.sched.Start()
+	log.Info("tocsin running", "version", tocsinVersion(), "config", d.path, "listen", ln.Addr().String(),
+		"targets", len(d.cfg.Targets), "icmp", runner.Mode(), "state", d.cfg.State)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+loop:
+	for {
+		select {
+		case <-parent.Done():
+			break loop
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				d.reload()
+				continue
+			}
+			log.Info("stopping", "signal", sig.String())
+			break loop
+		}
+	}
+
+	// Stop in the order data flows: no new checks, record what ran,
+	// deliver what was recorded (briefly), then close the doors.
+	stopCtx, stopCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer stopCancel()
+	if err := d.sched.Stop(stopCtx); err != nil {
+		log.Warn("stopping checks", "err", err)
+	}
+	stopTracker()
+	<-trackerDone
+	d.drain(stopCtx, 2*time.Second)
+	d.stopDispatcher()
+	_ = srv.Shutdown(stopCtx)
+	return exitOK
+}
+
+// record is the scheduler's sink: metrics, the results log, then the state
+// machine. It uses the daemon's context, not the check's, whose deadline
+// may already have passed.
+func (d *daemon) record(_ context.Context, r checks.Result) {
+	d.metrics.Result(r)
+	if l := d.rlog.Load(); l != nil {
+		if err := l.Write(r); err != nil {
+			d.e.log.Error("results log", "err", err)
+		}
+	}
+	if err := d.tracker.Observe(d.ctx, r); err != nil {
+		d.e.log.Error("recording result", "target", r.Target, "err", err)
+		d.storeErr.Store(&err)
+		return
+	}
+	if d.storeErr.Load() != nil {
+		d.storeErr.Store(nil)
+	}
+}
+
+func (d *daemon) alive() error {
+	if !d.sched.Alive() {
+		return errors.New("scheduler stopped")
+	}
+	if p := d.storeErr.Load(); p != nil {
+		return fmt.Errorf("state store: %w", *p)
+	}
+	return nil
+}
+
+func (d *daemon) startDispatcher() {
+	d.dispMu.Lock()
+	defer d.dispMu.Unlock()
+	ctx, cancel := context.WithCancel(d.ctx)
+	done := make(chan struct{})
+	d.dispCancel, d.dispDone = cancel, done
+	go func() {
+		defer close(done)
+		if err := d.disp.Run(ctx); err != nil {
+			d.e.log.Error("dispatcher", "err", err)
+		}
+	}()
+}
+
+func (d *daemon) stopDispatcher() {
+	d.dispMu.Lock()
+	defer d.dispMu.Unlock()
+	d.dispCancel()
+	<-d.dispDone
+}
+
+// drain waits up to limit for the outbox to empty, so events of the last
+// moments are delivered before exit; what remains is delivered after the
+// next start.
+func (d *daemon) drain(ctx context.Context, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		depth, err := d.store.Depth(ctx)
+		if err != nil {
+			return
+		}
+		pending := 0
+		for _, n := range depth {
+			pending += n
+		}
+		if pending == 0 {
+			return
+		}
+		d.disp.Wake()
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// reload re-reads the config file (SIGHUP). A broken config is refused
+// with its problems logged and the running one stays.
+func (d *daemon) reload() {
+	log := d.e.log
+	cfg, err := config.Load(d.path, d.e.getenv)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				log.Error("config reload refused", "problem", p.String())
+			}
+		} else {
+			log.Error("config reload refused", "err", err)
+		}
+		return
+	}
+	old := d.cfg
+	if cfg.Listen != old.Listen || cfg.State != old.State || cfg.MaxConcurrent != old.MaxConcurrent {
+		log.Warn("listen, state and max_concurrent take effect at the next restart")
+	}
+	if cfg.Resolver != old.Resolver {
+		runner, err := newRunner(cfg, log)
+		if err != nil {
+			log.Error("config reload refused", "err", err)
+			return
+		}
+		prev := d.checker.p.Swap(runner)
+		defer prev.Close()
+	}
+	if err := d.tracker.SetTargets(d.ctx, cfg.Targets); err != nil {
+		log.Error("config reload: state", "err", err)
+		return
+	}
+	if err := d.sched.SetTargets(cfg.Targets); err != nil {
+		log.Error("config reload: schedule", "err", err)
+	}
+	d.reopenResultsLog(cfg.ResultsLog)
+	d.cfg = cfg
+	// A restart of the dispatcher retries deliveries held after a
+	// permanent error: the reload may have fixed the token or channel.
+	d.stopDispatcher()
+	d.startDispatcher()
+	log.Info("config reloaded", "targets", len(cfg.Targets))
+}
+
+func (d *daemon) reopenResultsLog(path string) {
+	cur := d.rlog.Load()
+	if cur != nil && path == d.cfg.ResultsLog {
+		if err := cur.Reopen(); err != nil {
+			d.e.log.Error("results log reopen", "err", err)
+		}
+		return
+	}
+	var next *resultslog.Log
+	if path != "" {
+		l, err := resultslog.Open(path)
+		if err != nil {
+			d.e.log.Error("results log", "err", err)
+			return
+		}
+		next = l
+	}
+	d.rlog.Store(next)
+	if cur != nil {
+		cur.Close()
+	}
+}

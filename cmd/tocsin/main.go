@@ -1,0 +1,14 @@
+// Command tocsin watches hosts and web services and rings the bell in chat.
+//
+// main only calls run; every verb, the wiring and the signal handling live
+// behind it so tests can call run directly.
+package main
+
+import (
+	"context"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
