@@ -7,6 +7,10 @@ package main
 import (
 	"context"
 	"os"
+
+	// Embedded zone data: oncall time zones work on bases without
+	// /usr/share/zoneinfo (the Docker image).
+	_ "time/tzdata"
 )
 
 func main() {
