@@ -96,15 +96,19 @@ type Incident struct {
 
 // TargetState is what tocsin knows of one target now; it survives restarts.
 type TargetState struct {
-	Name        string
-	Kind        checks.Kind
-	Status      Status
-	Since       time.Time // when Status last changed
-	ConsecFail  int
-	ConsecOK    int
-	LastCheck   time.Time
-	LastError   string
-	LastLatency time.Duration
+	Name       string
+	Kind       checks.Kind
+	Status     Status
+	Since      time.Time // when Status last changed
+	ConsecFail int
+	ConsecOK   int
+	// FailingSince is the time of the first failure of the current streak of
+	// failures (zero after a success). It survives restarts so that an
+	// incident opened after one starts when the failures did.
+	FailingSince time.Time
+	LastCheck    time.Time
+	LastError    string
+	LastLatency  time.Duration
 	// IncidentID is the open incident, 0 when none.
 	IncidentID int64
 	AckedBy    string

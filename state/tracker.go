@@ -2,7 +2,11 @@ package state
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/tocsin/tocsin/checks"
@@ -26,6 +30,11 @@ type TrackerOptions struct {
 	OnEvent func()
 }
 
+// maxBuffered bounds the results kept in memory while the store keeps
+// failing: beyond it the oldest are dropped (and logged), so a broken disk
+// costs history, not the daemon's memory.
+const maxBuffered = 100_000
+
 // Tracker is the per-target state machine. Observe feeds it results; a
 // target goes DOWN after FailAfter consecutive failures and UP again after
 // RecoverAfter consecutive successes. Each transition, its incident and the
@@ -33,45 +42,429 @@ type TrackerOptions struct {
 // returns. Safe for concurrent use.
 type Tracker struct {
 	opts TrackerOptions
+	now  func() time.Time
+	log  *slog.Logger
+
+	// mu guards everything below. It is held across every Commit: that
+	// serialises transitions (incident ids are handed out in commit order)
+	// and keeps a flush from writing a state older than one a transition
+	// has just written.
+	mu sync.Mutex
+	// configured is false until the first SetTargets: until then the saved
+	// states of targets no longer in the config are kept.
+	configured bool
+	order      []string // config order (load order before SetTargets)
+	targets    map[string]checks.Target
+	states     map[string]TargetState
+	// open holds the open incident of every target that has one.
+	open           map[string]Incident
+	lastIncidentID int64
+
+	// The buffer: results not yet written, and the targets whose state
+	// changed since the last commit.
+	results []checks.Result
+	dirty   map[string]struct{}
 }
 
 // NewTracker loads the saved states from opts.Store. A target whose saved
 // state is DOWN stays DOWN with its open incident: no new DOWN is sent for
-// it after a restart.
+// it after a restart. It fails when opts.Store is nil or when loading fails.
 func NewTracker(ctx context.Context, opts TrackerOptions) (*Tracker, error) {
-	panic("unimplemented")
+	if opts.Store == nil {
+		return nil, errors.New("state: tracker needs a store")
+	}
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = time.Second
+	}
+	t := &Tracker{
+		opts:    opts,
+		now:     opts.Now,
+		log:     opts.Logger,
+		targets: map[string]checks.Target{},
+		states:  map[string]TargetState{},
+		open:    map[string]Incident{},
+		dirty:   map[string]struct{}{},
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	loaded, err := opts.Store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("state: load: %w", err)
+	}
+	t.lastIncidentID = loaded.LastIncidentID
+	for _, st := range loaded.States {
+		if st.Status == "" {
+			st.Status = StatusUnknown
+		}
+		if _, dup := t.states[st.Name]; !dup {
+			t.order = append(t.order, st.Name)
+		}
+		t.states[st.Name] = st
+		if st.IncidentID == 0 {
+			continue
+		}
+		// Never reuse an id, even if the store's counter lags a state row.
+		t.lastIncidentID = max(t.lastIncidentID, st.IncidentID)
+		inc, ok, err := opts.Store.Incident(ctx, st.IncidentID)
+		if err != nil {
+			return nil, fmt.Errorf("state: load incident %d of %s: %w", st.IncidentID, st.Name, err)
+		}
+		if !ok {
+			// The state row names an incident the store lost: rebuild
+			// what the state knows so that recovery can still close it.
+			inc = Incident{ID: st.IncidentID, Target: st.Name, Start: st.Since,
+				Cause: st.LastError, AckedBy: st.AckedBy, AckedAt: st.AckedAt}
+		}
+		t.open[st.Name] = inc
+	}
+	slices.Sort(t.order)
+	return t, nil
 }
 
 // SetTargets sets the targets being tracked, at start and on every reload.
 // New targets start unknown (or resume their saved state); a target no
 // longer present loses its state row, and its open incident is closed with
-// an EventRemoved; a changed target keeps its state under its new settings.
+// an EventRemoved; a changed target keeps its state under its new settings
+// (a threshold already met by its counters is acted on by the next result,
+// not now). The removals are committed before SetTargets returns; when that
+// commit fails SetTargets returns the error and changes nothing.
 func (t *Tracker) SetTargets(ctx context.Context, targets []checks.Target) error {
-	panic("unimplemented")
+	events, err := t.setTargets(ctx, targets)
+	if events {
+		t.notify()
+	}
+	return err
+}
+
+// setTargets does SetTargets' work under t.mu and reports whether it
+// committed events.
+func (t *Tracker) setTargets(ctx context.Context, targets []checks.Target) (events bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	keep := make(map[string]checks.Target, len(targets))
+	order := make([]string, 0, len(targets))
+	for _, tg := range targets {
+		if _, dup := keep[tg.Name]; dup {
+			return false, fmt.Errorf("state: target %q given twice", tg.Name)
+		}
+		keep[tg.Name] = tg
+		order = append(order, tg.Name)
+	}
+
+	// Removals: every state, tracked or only loaded, whose name is gone.
+	var removed []string
+	for _, name := range t.order {
+		if _, ok := keep[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	now := t.now()
+	var b *Batch
+	if len(removed) > 0 {
+		b = t.bufferedBatch(nil)
+		// A removed target's state row goes; its buffered results stay in
+		// the history.
+		b.States = slices.DeleteFunc(b.States, func(st TargetState) bool {
+			return slices.Contains(removed, st.Name)
+		})
+		for _, name := range removed {
+			b.Removed = append(b.Removed, name)
+			inc, ok := t.open[name]
+			if !ok {
+				continue
+			}
+			st := t.states[name]
+			inc = closeIncident(inc, st, now, "removed")
+			b.Incidents = append(b.Incidents, inc)
+			ev := Event{Kind: EventRemoved, Target: name, TargetKind: st.Kind,
+				IncidentID: inc.ID, Time: now, Since: inc.Start, Duration: inc.End.Sub(inc.Start)}
+			if old, ok := t.targets[name]; ok {
+				ev.TargetKind = old.Kind
+				ev.Address = old.Address()
+			}
+			b.Events = append(b.Events, ev)
+		}
+		if err := t.commit(ctx, b); err != nil {
+			return false, fmt.Errorf("state: remove %v: %w", removed, err)
+		}
+		t.clearBuffer()
+	}
+
+	// The commit (if any) is done: install the new target set.
+	for _, name := range removed {
+		delete(t.states, name)
+		delete(t.open, name)
+		delete(t.dirty, name)
+	}
+	for _, tg := range targets {
+		st, ok := t.states[tg.Name]
+		if !ok {
+			st = TargetState{Name: tg.Name, Kind: tg.Kind, Status: StatusUnknown}
+		}
+		if st.Kind != tg.Kind {
+			st.Kind = tg.Kind
+			t.dirty[tg.Name] = struct{}{}
+		}
+		t.states[tg.Name] = st
+	}
+	t.targets = keep
+	t.order = order
+	t.configured = true
+	return b != nil && len(b.Events) > 0, nil
+}
+
+// transition is what one result did to a target's status.
+type transition int
+
+const (
+	noChange transition = iota
+	firstUp             // unknown → up: decided, nothing to announce, buffered
+	wentDown
+	wentUp
+)
+
+// step applies r to st under tg's thresholds and returns the new state and
+// the transition it caused. It is pure: the caller decides whether to keep
+// the result (only once the store has taken it).
+func step(st TargetState, tg checks.Target, r checks.Result) (TargetState, transition) {
+	failAfter := max(tg.FailAfter, 1)
+	recoverAfter := max(tg.RecoverAfter, 1)
+	st.LastCheck = r.Time
+	st.LastLatency = r.Latency
+	if r.OK {
+		st.LastError = ""
+		st.ConsecOK++
+		st.ConsecFail = 0
+		st.FailingSince = time.Time{}
+		switch {
+		case st.Status == StatusUnknown:
+			st.Status, st.Since = StatusUp, r.Time
+			return st, firstUp
+		case st.Status == StatusDown && st.ConsecOK >= recoverAfter:
+			st.Status, st.Since = StatusUp, r.Time
+			return st, wentUp
+		}
+		return st, noChange
+	}
+	st.LastError = r.Reason
+	st.ConsecOK = 0
+	if st.ConsecFail == 0 || st.FailingSince.IsZero() {
+		st.FailingSince = r.Time
+	}
+	st.ConsecFail++
+	// ">=" rather than "==": after a reload lowered FailAfter below the
+	// counter, the next failure decides.
+	if st.Status != StatusDown && st.ConsecFail >= failAfter {
+		st.Status, st.Since = StatusDown, st.FailingSince
+		return st, wentDown
+	}
+	return st, noChange
 }
 
 // Observe applies one check result. A result for an unknown target is
-// ignored. It returns an error only when the store failed.
+// ignored. It returns an error only when the store failed: then the
+// transition the result caused is not applied (the state stays as it was)
+// and the next result tries it again; the result itself stays buffered.
 func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
-	panic("unimplemented")
+	t.mu.Lock()
+	tg, ok := t.targets[r.Target]
+	if !ok || !t.configured {
+		t.mu.Unlock()
+		return nil
+	}
+	if r.Time.IsZero() {
+		r.Time = t.now()
+	}
+	next, tr := step(t.states[r.Target], tg, r)
+	// unknown → up announces nothing, so it needs no outbox write: losing
+	// it in a crash only means the next success decides it again.
+	if tr == noChange || tr == firstUp {
+		t.states[r.Target] = next
+		t.dirty[r.Target] = struct{}{}
+		t.buffer(r)
+		t.mu.Unlock()
+		return nil
+	}
+
+	// Decide on copies; install only once the store has taken them.
+	var inc Incident
+	var ev Event
+	switch tr {
+	case wentDown:
+		inc = Incident{ID: t.lastIncidentID + 1, Target: r.Target, Start: next.FailingSince, Cause: r.Reason}
+		next.IncidentID = inc.ID
+		ev = Event{Kind: EventDown, Reason: r.Reason}
+	case wentUp:
+		open, had := t.open[r.Target]
+		if had {
+			inc = closeIncident(open, next, r.Time, "recovered")
+		} else {
+			// DOWN without a known incident (a hand-edited store): still
+			// announce the recovery, with no incident to close.
+			inc = Incident{Start: t.states[r.Target].Since, End: r.Time}
+		}
+		next.IncidentID, next.AckedBy, next.AckedAt = 0, "", time.Time{}
+		ev = Event{Kind: EventUp, Duration: inc.End.Sub(inc.Start)}
+	}
+	b := t.bufferedBatch(&next)
+	b.Results = append(b.Results, r)
+	if inc.ID != 0 {
+		b.Incidents = append(b.Incidents, inc)
+	}
+	ev.Target, ev.TargetKind, ev.Address = r.Target, tg.Kind, tg.Address()
+	ev.IncidentID, ev.Time, ev.Since, ev.Latency = inc.ID, r.Time, inc.Start, r.Latency
+	b.Events = append(b.Events, ev)
+
+	if err := t.commit(ctx, b); err != nil {
+		// Keep the result for the history, not the transition: the state
+		// stays as it was, so the next result decides again.
+		t.buffer(r)
+		t.mu.Unlock()
+		return fmt.Errorf("state: %s: commit: %w", r.Target, err)
+	}
+	t.clearBuffer()
+	t.states[r.Target] = next
+	switch tr {
+	case wentDown:
+		t.lastIncidentID = inc.ID
+		t.open[r.Target] = inc
+	case wentUp:
+		delete(t.open, r.Target)
+	}
+	t.mu.Unlock()
+	t.notify()
+	return nil
 }
 
-// Flush writes the buffered results and states now.
+// closeIncident returns inc ended at end for reason, carrying st's ack.
+func closeIncident(inc Incident, st TargetState, end time.Time, reason string) Incident {
+	inc.End, inc.EndReason = end, reason
+	if st.AckedBy != "" {
+		inc.AckedBy, inc.AckedAt = st.AckedBy, st.AckedAt
+	}
+	return inc
+}
+
+// buffer appends r to the unwritten results, dropping the oldest beyond
+// maxBuffered. t.mu must be held.
+func (t *Tracker) buffer(r checks.Result) {
+	t.results = append(t.results, r)
+	if n := len(t.results) - maxBuffered; n > 0 {
+		t.log.Warn("state: store keeps failing, dropping buffered results", "dropped", n)
+		t.results = slices.Delete(t.results, 0, n)
+	}
+}
+
+// bufferedBatch returns a batch of everything buffered: the results in
+// order and the current state of every dirty target, in config order. With
+// next set, next replaces (or joins, last) its target's state, and is the
+// batch's last state. t.mu must be held.
+func (t *Tracker) bufferedBatch(next *TargetState) *Batch {
+	b := &Batch{Results: slices.Clone(t.results), Notifiers: t.opts.Notifiers}
+	for _, name := range t.order {
+		if _, ok := t.dirty[name]; !ok || (next != nil && name == next.Name) {
+			continue
+		}
+		b.States = append(b.States, t.states[name])
+	}
+	if next != nil {
+		b.States = append(b.States, *next)
+	}
+	return b
+}
+
+// clearBuffer forgets what a successful commit wrote. t.mu must be held.
+func (t *Tracker) clearBuffer() {
+	t.results = t.results[:0]
+	clear(t.dirty)
+}
+
+// commit writes b unless it is empty. t.mu must be held.
+func (t *Tracker) commit(ctx context.Context, b *Batch) error {
+	if b.Empty() {
+		return nil
+	}
+	return t.opts.Store.Commit(ctx, b)
+}
+
+func (t *Tracker) notify() {
+	if t.opts.OnEvent != nil {
+		t.opts.OnEvent()
+	}
+}
+
+// Flush writes the buffered results and states now, in one batch. On an
+// error the buffer is kept for the next flush and the error returned.
 func (t *Tracker) Flush(ctx context.Context) error {
-	panic("unimplemented")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.commit(ctx, t.bufferedBatch(nil)); err != nil {
+		return fmt.Errorf("state: flush: %w", err)
+	}
+	t.clearBuffer()
+	return nil
 }
 
-// Run flushes every FlushEvery until ctx ends, then flushes once more.
+// Run flushes every FlushEvery until ctx ends, then flushes once more. A
+// failed periodic flush is logged and retried at the next tick; Run returns
+// the error of the final flush, nil when it succeeded.
 func (t *Tracker) Run(ctx context.Context) error {
-	panic("unimplemented")
+	tick := time.NewTicker(t.opts.FlushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if err := t.Flush(ctx); err != nil {
+				t.log.Error("state: periodic flush failed", "err", err)
+			}
+		case <-ctx.Done():
+			// The last flush must outlive the ctx that ended Run, but not
+			// hang a shutdown on a stuck disk.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			return t.Flush(fctx)
+		}
+	}
 }
 
-// Snapshot returns every tracked target's state, in config order.
+// Snapshot returns every tracked target's state, in config order (before
+// the first SetTargets: the saved states, by name).
 func (t *Tracker) Snapshot() []TargetState {
-	panic("unimplemented")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]TargetState, 0, len(t.order))
+	for _, name := range t.order {
+		out = append(out, t.states[name])
+	}
+	return out
 }
 
 // Get returns one target's state; ok is false for an unknown name.
 func (t *Tracker) Get(name string) (TargetState, bool) {
-	panic("unimplemented")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.states[name]
+	return st, ok
+}
+
+// Counts returns how many tracked targets are up, down and not yet decided.
+func (t *Tracker) Counts() (up, down, unknown int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, name := range t.order {
+		switch t.states[name].Status {
+		case StatusUp:
+			up++
+		case StatusDown:
+			down++
+		default:
+			unknown++
+		}
+	}
+	return up, down, unknown
 }
