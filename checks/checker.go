@@ -2,8 +2,11 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"sync"
 	"time"
 )
 
@@ -18,54 +21,155 @@ const (
 	ICMPRaw ICMPMode = "raw"
 )
 
+// defaultTimeout bounds a check whose Target has no Timeout (config's
+// default is the same).
+const defaultTimeout = 5 * time.Second
+
 // Options configures a Runner.
 type Options struct {
 	// Resolver resolves every host name; nil means net.DefaultResolver.
 	// Tests pass one that asks a stub DNS server on 127.0.0.1.
 	Resolver *net.Resolver
-	// Version goes into the User-Agent: tocsin/VERSION.
+	// Version goes into the User-Agent: tocsin/VERSION ("" → "dev").
 	Version string
 	// ICMPMode forces a mode; "" detects (DetectICMP).
 	ICMPMode ICMPMode
+	// RequireICMP makes New fail when ICMPMode is "" and no ICMP mode is
+	// permitted: set it when the config has ping targets. Without it, New
+	// succeeds and every ping check fails with the reason.
+	RequireICMP bool
 	// MaxICMP caps ICMP sockets held at once (default 512).
 	MaxICMP int
-	Logger  *slog.Logger
+	// Logger receives debug detail (pro-bing's messages); nil discards.
+	Logger *slog.Logger
+	// Now is the clock for Result.Time and certificate expiry; nil means
+	// time.Now. Latencies are always measured on the monotonic clock.
+	Now func() time.Time
 }
+
+// checkFunc runs one check of one kind. The Runner fills in Target, Kind
+// and Time of what it returns. Latencies are measured on the real
+// (monotonic) clock, whatever Options.Now says.
+type checkFunc func(ctx context.Context, t *Target) Result
 
 // Runner is the Checker of every kind: it picks the check by Target.Kind
 // from an explicit map built in New.
 type Runner struct {
-	opts Options
+	resolver *net.Resolver
+	logger   *slog.Logger
+	now      func() time.Time
+	ua       string
+
+	mode      ICMPMode
+	icmpErr   error         // why no ICMP mode is permitted, when mode == ""
+	icmpSlots chan struct{} // semaphore: one token per ICMP socket held
+
+	kinds map[Kind]checkFunc
+
+	// transports holds the shared Transport (key {}) and one per distinct
+	// TLS setting of HTTP targets.
+	mu         sync.Mutex
+	transports map[tlsKey]*http.Transport
 }
 
 var _ Checker = (*Runner)(nil)
 
-// New returns a Runner. It fails when a ping target may be needed and
-// neither ICMP mode works; the error says how to permit ICMP.
+// New returns a Runner. With Options.ICMPMode "" it detects the ICMP mode;
+// when neither mode is permitted it fails only if Options.RequireICMP is
+// set (the error wraps ErrICMPNotPermitted and says how to permit ICMP),
+// and otherwise ping checks fail with that reason. An unknown ICMPMode is
+// an error.
 func New(opts Options) (*Runner, error) {
-	panic("unimplemented")
+	r := &Runner{
+		resolver:   opts.Resolver,
+		logger:     opts.Logger,
+		now:        opts.Now,
+		ua:         "tocsin/" + opts.Version,
+		mode:       opts.ICMPMode,
+		transports: make(map[tlsKey]*http.Transport),
+	}
+	if r.resolver == nil {
+		r.resolver = net.DefaultResolver
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if opts.Version == "" {
+		r.ua = "tocsin/dev"
+	}
+	switch r.mode {
+	case ICMPUnprivileged, ICMPRaw:
+	case "":
+		mode, err := DetectICMP()
+		if err != nil && opts.RequireICMP {
+			return nil, err
+		}
+		r.mode, r.icmpErr = mode, err
+	default:
+		return nil, fmt.Errorf("unknown ICMP mode %q (want %q or %q)", opts.ICMPMode, ICMPUnprivileged, ICMPRaw)
+	}
+	maxICMP := opts.MaxICMP
+	if maxICMP <= 0 {
+		maxICMP = 512
+	}
+	r.icmpSlots = make(chan struct{}, maxICMP)
+	r.kinds = map[Kind]checkFunc{
+		KindPing: r.checkPing,
+		KindHTTP: r.checkHTTP,
+		KindTCP:  r.checkTCP,
+	}
+	return r, nil
 }
 
-// Check runs one check of t.
-func (r *Runner) Check(ctx context.Context, t *Target) Result {
-	panic("unimplemented")
+// Check runs one check of t and always returns its Result: an unknown
+// kind, a nil target or even a panic inside a check becomes a failed
+// Result with the reason. It honours ctx and t.Timeout (5s when unset).
+func (r *Runner) Check(ctx context.Context, t *Target) (res Result) {
+	start := r.now()
+	if t == nil {
+		return Result{Time: start, Reason: "no target"}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.logger.Error("check panicked", "target", t.Name, "panic", p)
+			res = Result{Reason: fmt.Sprintf("internal error: %v", p)}
+		}
+		res.Target, res.Kind, res.Time = t.Name, t.Kind, start
+		if res.OK {
+			res.Reason = ""
+		}
+	}()
+	check, ok := r.kinds[t.Kind]
+	if !ok {
+		return Result{Reason: fmt.Sprintf("unknown kind %q", t.Kind)}
+	}
+	return check(ctx, t)
 }
 
-// Mode is the ICMP mode the Runner uses.
+// Mode is the ICMP mode the Runner uses; "" when none is permitted.
 func (r *Runner) Mode() ICMPMode {
-	panic("unimplemented")
+	return r.mode
 }
 
-// Close releases what the Runner holds (idle HTTP connections).
+// Close releases what the Runner holds (idle HTTP connections). The Runner
+// stays usable: a later check opens new connections.
 func (r *Runner) Close() {
-	panic("unimplemented")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, tr := range r.transports {
+		tr.CloseIdleConnections()
+	}
 }
 
-// DetectICMP returns the ICMP mode this process may use: unprivileged
-// when net.ipv4.ping_group_range admits our group, raw as the fallback, or
-// an error explaining root, CAP_NET_RAW and the sysctl.
-func DetectICMP() (ICMPMode, error) {
-	panic("unimplemented")
+// timeoutOf is the target's timeout, defaulted.
+func timeoutOf(t *Target) time.Duration {
+	if t.Timeout > 0 {
+		return t.Timeout
+	}
+	return defaultTimeout
 }
 
 // Reply is one echo reply for PingHost.
@@ -85,19 +189,4 @@ type PingStats struct {
 	Loss                   float64 // percent
 	MinRTT, AvgRTT, MaxRTT time.Duration
 	StdDevRTT              time.Duration
-}
-
-// PingHost pings host count times, one second apart or interval, waiting
-// timeout for each reply, calling onReply for each reply as it comes: the
-// terminal `tocsin ping` and chat /ping. host must pass ValidHost; a name
-// that does not resolve is an error.
-func PingHost(ctx context.Context, resolver *net.Resolver, mode ICMPMode, host string, count int, interval, timeout time.Duration, onReply func(Reply)) (PingStats, error) {
-	panic("unimplemented")
-}
-
-// ValidHost reports whether s is a hostname (RFC 1123 labels) or an IP
-// literal, and if not, why: the rule for ping hosts in config, for
-// `tocsin ping HOST` and for chat /ping.
-func ValidHost(s string) error {
-	panic("unimplemented")
 }
