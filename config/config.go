@@ -85,5 +85,16 @@ type Discord struct {
 	GuildID       string
 	ChannelID     string
 	PublicKey     string
-	APIURL        string // "" = https://discord.com
+	APIURL        string // "" = https://discord.com; never ends in /
+}
+
+// Target returns the target named name, pointing into c.Targets, and
+// whether there is one.
+func (c *Config) Target(name string) (*checks.Target, bool) {
+	for i := range c.Targets {
+		if c.Targets[i].Name == name {
+			return &c.Targets[i], true
+		}
+	}
+	return nil, false
 }
