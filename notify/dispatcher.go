@@ -390,10 +390,15 @@ func (w *worker) succeeded() {
 }
 
 // persist runs an outbox write until it succeeds, backing off between
-// failures; false means ctx ended first.
+// failures; false means ctx ended first. Each write runs on a context that
+// ctx's end does not cancel: a call that already succeeded must be recorded
+// even when the dispatcher is being stopped (a reload restarts it), or the
+// next Run would send it again.
 func (w *worker) persist(ctx context.Context, what string, write func(context.Context) error) bool {
 	for {
-		err := write(ctx)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+		err := write(wctx)
+		cancel()
 		if err == nil {
 			w.storeOK()
 			return true
@@ -418,6 +423,9 @@ func (w *worker) storeFailed(ctx context.Context, what string, err error) bool {
 	// A Wake does not cut this wait: new deliveries do not mend the store.
 	return w.sleep(ctx, wait, false)
 }
+
+// persistTimeout bounds one outbox write made on a detached context.
+const persistTimeout = 10 * time.Second
 
 func (w *worker) storeOK() { w.storeWait = w.d.opts.MinBackoff }
 

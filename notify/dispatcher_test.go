@@ -103,9 +103,12 @@ func (o *fakeOutbox) Pending(_ context.Context, notifier string, limit int) ([]s
 	return out, nil
 }
 
-func (o *fakeOutbox) StepDone(_ context.Context, id int64, step int) error {
+func (o *fakeOutbox) StepDone(ctx context.Context, id int64, step int) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err // as a real store does
+	}
 	if err := o.op("stepdone"); err != nil {
 		return err
 	}
@@ -113,9 +116,12 @@ func (o *fakeOutbox) StepDone(_ context.Context, id int64, step int) error {
 	return nil
 }
 
-func (o *fakeOutbox) Delivered(_ context.Context, id int64) error {
+func (o *fakeOutbox) Delivered(ctx context.Context, id int64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err // as a real store does
+	}
 	if err := o.op("delivered"); err != nil {
 		return err
 	}
@@ -173,9 +179,12 @@ func (o *fakeOutbox) Ref(_ context.Context, incidentID int64, notifier string) (
 	return o.refs[refKey(incidentID, notifier)], nil
 }
 
-func (o *fakeOutbox) SetRef(_ context.Context, incidentID int64, notifier, ref string) error {
+func (o *fakeOutbox) SetRef(ctx context.Context, incidentID int64, notifier, ref string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err // as a real store does
+	}
 	if err := o.op("setref"); err != nil {
 		return err
 	}
@@ -850,5 +859,39 @@ func TestRedact(t *testing.T) {
 		if got := Redact(tt.s, tt.secrets...); got != tt.want {
 			t.Errorf("Redact(%q, %q) = %q, want %q", tt.s, tt.secrets, got, tt.want)
 		}
+	}
+}
+
+// TestDispatcherRecordsSuccessDuringShutdown: a call that succeeded just as
+// the dispatcher was stopped (a reload restarts it) is still recorded, so
+// the next Run does not send it again.
+func TestDispatcherRecordsSuccessDuringShutdown(t *testing.T) {
+	for _, kind := range []state.EventKind{state.EventDown, state.EventUp, state.EventRemoved} {
+		t.Run(string(kind), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ob := newFakeOutbox()
+				id := ob.add("n", ev(1, 7, kind))
+				ctx, cancel := context.WithCancel(t.Context())
+				n := &fakeNotifier{name: "n"}
+				n.post = func(ev state.Event) (Ref, error) { cancel(); return "n-msg-1", nil }
+				n.reply = func(ref Ref, ev state.Event) (Ref, error) { cancel(); return "", nil }
+				d := NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}})
+				if err := d.Run(ctx); err != nil {
+					t.Fatalf("Run = %v", err)
+				}
+				first := len(n.Calls())
+				if first == 0 {
+					t.Fatal("nothing was sent")
+				}
+				stop := running(t, d)
+				stop()
+				if got := n.Calls(); len(got) != first {
+					t.Errorf("calls after a restart = %q: the first Run's send was repeated", got)
+				}
+				if _, _, done := ob.get(id); !done {
+					t.Error("delivery not recorded as delivered")
+				}
+			})
+		})
 	}
 }
