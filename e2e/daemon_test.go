@@ -335,3 +335,39 @@ func TestReload(t *testing.T) {
 	d.waitFor("REMOVED first", 15*time.Second, func() bool { return d.countLines("REMOVED first") == 1 })
 	d.waitFor("first gone from /api/status", 5*time.Second, func() bool { return d.status("first").Name == "" })
 }
+
+// TestResultsLogRotation renames the results log as logrotate does and sends
+// SIGHUP: new results go to a new file at the configured path, even when
+// the config on disk has meanwhile become invalid.
+func TestResultsLogRotation(t *testing.T) {
+	srv := httptest.NewServer(&flipper{})
+	defer srv.Close()
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	log := filepath.Join(dir, "results.jsonl")
+	cfg := writeConfig(t, dir, fmt.Sprintf("listen: %s\nstate: %s\nresults_log: %s\ndefaults:\n  every: 1s\ntargets:\n  - name: site\n    http: %s/\n",
+		listen, filepath.Join(dir, "tocsin.db"), log, srv.URL))
+	d := startDaemon(t, cfg, listen)
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	d.waitFor("a first result", 10*time.Second, func() bool { return size(log) > 0 })
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "targets: [oops\n")
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitFor("results in a new file", 10*time.Second, func() bool { return size(log) > 0 })
+	if !strings.Contains(d.errText(), "config reload refused") {
+		t.Errorf("the broken config should have been refused; stderr:\n%s", d.errText())
+	}
+	if size(log+".1") == 0 {
+		t.Error("the rotated file lost its lines")
+	}
+}

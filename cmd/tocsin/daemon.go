@@ -296,6 +296,13 @@ func (d *daemon) drain(ctx context.Context, limit time.Duration) {
 // with its problems logged and the running one stays.
 func (d *daemon) reload() {
 	log := d.e.log
+	// logrotate's SIGHUP must reopen the results log even when the config
+	// on disk is broken and refused below.
+	if l := d.rlog.Load(); l != nil {
+		if err := l.Reopen(); err != nil {
+			log.Error("results log reopen", "err", err)
+		}
+	}
 	cfg, err := config.Load(d.path, d.e.getenv)
 	if err != nil {
 		var ce *config.Error
@@ -339,11 +346,8 @@ func (d *daemon) reload() {
 
 func (d *daemon) reopenResultsLog(path string) {
 	cur := d.rlog.Load()
-	if cur != nil && path == d.cfg.ResultsLog {
-		if err := cur.Reopen(); err != nil {
-			d.e.log.Error("results log reopen", "err", err)
-		}
-		return
+	if path == d.cfg.ResultsLog {
+		return // reopened already
 	}
 	var next *resultslog.Log
 	if path != "" {
