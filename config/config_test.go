@@ -489,7 +489,7 @@ func TestValidHost(t *testing.T) {
 		{"a-b.c", true},
 		{"127.0.0.1", true},
 		{"::1", true},
-		{"fe80::1%eth0", true},
+		{"fe80::1%eth0", false},
 		{"xn--bcher-kva.example", true},
 		{strings.Repeat("a", 63) + ".com", true},
 		{strings.Repeat("a", 64) + ".com", false},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -33,39 +32,11 @@ func validName(s string) bool {
 
 // validHost reports whether s is a hostname (RFC 1123 labels of letters,
 // digits and inner hyphens, at most 63 bytes each and 253 in all; one
-// trailing dot allowed) or an IP literal (IPv6 without brackets, optionally
-// with a %zone). A scheme, a port, a path or a space makes it invalid.
+// trailing dot allowed) or an IP literal (IPv6 without brackets, no zone).
+// A scheme, a port, a path or a space makes it invalid.
 func validHost(s string) bool {
-	if s == "" {
-		return false
-	}
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	name := strings.TrimSuffix(s, ".")
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	labels := strings.Split(name, ".")
-	allDigits := true
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			switch {
-			case c >= '0' && c <= '9':
-			case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '-':
-				allDigits = false
-			default:
-				return false
-			}
-		}
-	}
-	// "1.2.3" or "300.1.1.1" are neither an IP nor a name any resolver
-	// would look up sensibly: an all-numeric name is refused.
-	return !allDigits
+	// One rule for config, `tocsin ping` and chat /ping: checks owns it.
+	return checks.ValidHost(s) == nil
 }
 
 // hostPort checks a host:port with a valid host and a port in [minPort,
