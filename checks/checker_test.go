@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -147,5 +149,28 @@ func TestRoundDuration(t *testing.T) {
 		if got := roundDuration(tt.in).String(); got != tt.want {
 			t.Errorf("roundDuration(%v) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestCallerDeadlineIsATimeout: when the caller's deadline passes together
+// with the target's own (the scheduler's belt and braces), the reason is
+// still the timeout, not a cancellation.
+func TestCallerDeadlineIsATimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	r := newRunner(t, Options{ICMPMode: ICMPRaw})
+	tg := &Target{Name: "slow", Kind: KindHTTP, Timeout: 200 * time.Millisecond, HTTP: HTTPSpec{URL: srv.URL}}
+	ctx, cancel := context.WithTimeout(t.Context(), tg.Timeout)
+	defer cancel()
+	res := r.Check(ctx, tg)
+	if want := "timeout after 200ms"; res.OK || res.Reason != want {
+		t.Errorf("Check = OK %v, reason %q; want %q", res.OK, res.Reason, want)
 	}
 }

@@ -96,7 +96,10 @@ func (r *Runner) checkPing(ctx context.Context, t *Target) Result {
 
 	err = p.RunWithContext(checkCtx)
 	sent := p.Statistics().PacketsSent
-	if err != nil && (sent == 0 || ctx.Err() != nil) {
+	// Echoes sent and the time up: judge the replies (100% loss is the
+	// reason, not a timeout). Only a cancelled caller or nothing sent is a
+	// failure of the check itself.
+	if err != nil && (sent == 0 || errors.Is(ctx.Err(), context.Canceled)) {
 		if perr := permissionError(r.mode, err); perr != nil {
 			return Result{Reason: perr.Error()}
 		}

@@ -121,9 +121,10 @@ func timeoutReason(d time.Duration) string {
 // the caller's cancellation says so, anything else is the error's reason.
 func failReason(ctx, checkCtx context.Context, d time.Duration, err error) string {
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(ctx.Err(), context.Canceled):
 		return "check canceled: " + ctx.Err().Error()
-	case errors.Is(checkCtx.Err(), context.DeadlineExceeded):
+	case ctx.Err() != nil, errors.Is(checkCtx.Err(), context.DeadlineExceeded):
+		// The caller's deadline passing is a timeout as well.
 		return timeoutReason(d)
 	}
 	// A dial may see its deadline pass before the context's timer fires.

@@ -261,14 +261,20 @@ func (s *Scheduler) check(ctx context.Context, t *checks.Target) (res checks.Res
 	}
 	s.runs.Add(1)
 
-	// The Checker enforces Timeout too; this is belt and braces.
+	// The Checker enforces Timeout itself and names the failure ("100%
+	// packet loss", "timeout after 5s"); this later deadline is belt and
+	// braces against a check that overruns.
 	if t.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, t.Timeout+timeoutGrace)
 		defer cancel()
 	}
 	return s.opts.Checker.Check(ctx, t), true
 }
+
+// timeoutGrace is how long after a target's Timeout the scheduler cuts a
+// check off.
+const timeoutGrace = time.Second
 
 // cronLogger adapts an *slog.Logger to cron.Logger. robfig's Info is chatty
 // (a line per wake and per run), so it goes to Debug.

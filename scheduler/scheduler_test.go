@@ -505,8 +505,8 @@ func TestCheckContextTimeout(t *testing.T) {
 		s.Start()
 		time.Sleep(time.Minute)
 		stop(t, s)
-		if got := time.Duration(left.Load()); got != tg.Timeout {
-			t.Errorf("check ctx deadline %v away, want the target's Timeout %v", got, tg.Timeout)
+		if got, want := time.Duration(left.Load()), tg.Timeout+timeoutGrace; got != want {
+			t.Errorf("check ctx deadline %v away, want the target's Timeout and the grace, %v", got, want)
 		}
 	})
 }
