@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -294,13 +295,32 @@ func TestOpenUnusable(t *testing.T) {
 		{
 			name: "unwritable file",
 			setup: func(t *testing.T, dir string) string {
-				if os.Geteuid() == 0 {
-					t.Skip("running as root: file permissions do not stop writes")
+				if os.Geteuid() != 0 {
+					p := filepath.Join(dir, "tocsin.db")
+					makeStoreFile(t, p)
+					if err := os.Chmod(p, 0o444); err != nil {
+						t.Fatal(err)
+					}
+					return p
 				}
-				p := filepath.Join(dir, "tocsin.db")
-				makeStoreFile(t, p)
-				if err := os.Chmod(p, 0o444); err != nil {
+				// Root writes through any file mode; a read-only mount
+				// stops it.
+				mnt := filepath.Join(dir, "ro")
+				if err := os.Mkdir(mnt, 0o755); err != nil {
 					t.Fatal(err)
+				}
+				if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=16m"); err != nil {
+					t.Fatalf("mounting a tmpfs as root: %v", err)
+				}
+				t.Cleanup(func() {
+					if err := syscall.Unmount(mnt, 0); err != nil {
+						t.Errorf("unmounting %s: %v", mnt, err)
+					}
+				})
+				p := filepath.Join(mnt, "tocsin.db")
+				makeStoreFile(t, p)
+				if err := syscall.Mount("", mnt, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+					t.Fatalf("remounting %s read-only: %v", mnt, err)
 				}
 				return p
 			},
