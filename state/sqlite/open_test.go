@@ -379,3 +379,26 @@ func TestUnusableErrorMessage(t *testing.T) {
 		t.Error("a wrapped UnusableError is not ErrUnusable")
 	}
 }
+
+// TestOpenLocked: a second Open of a state file already open (another
+// tocsin on the same file) is refused, naming the holder; once the first
+// closes, the file opens again.
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tocsin.db")
+	first, err := Open(context.Background(), path, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), path, Options{Now: fixedNow})
+	if !errors.Is(err, ErrUnusable) || !strings.Contains(err.Error(), fmt.Sprintf("in use by another tocsin (pid %d)", os.Getpid())) {
+		t.Fatalf("second Open = %v, want an ErrUnusable naming this process", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(context.Background(), path, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatalf("Open after Close = %v", err)
+	}
+	again.Close()
+}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"modernc.org/sqlite"
@@ -118,8 +119,9 @@ func (o *Options) setDefaults() {
 type Store struct {
 	path string
 	opts Options
-	w    *sql.DB // the one writer
-	r    *sql.DB // readers, query_only
+	w    *sql.DB  // the one writer
+	r    *sql.DB  // readers, query_only
+	lock *os.File // flock held while open
 }
 
 // sqliteHeader is how every SQLite 3 database file begins.
@@ -145,6 +147,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	unusable := func(problem string, err error) error {
 		return &UnusableError{Path: abs, Problem: problem, Existing: existing, Err: err}
 	}
+	lock, err := lockFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			lock.Close()
+		}
+	}()
 
 	// Per-connection settings go in the DSN, so a connection database/sql
 	// reopens gets them too. journal_mode is left out on purpose: it is a
@@ -156,7 +168,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, unusable("cannot open", err)
 	}
 	w.SetMaxOpenConns(1)
-	s := &Store{path: abs, opts: opts, w: w}
+	s := &Store{path: abs, opts: opts, w: w, lock: lock}
 	if err := s.prepare(ctx, unusable); err != nil {
 		w.Close()
 		return nil, err
@@ -174,7 +186,33 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, classify(err, unusable)
 	}
 	s.r = r
+	opened = true
 	return s, nil
+}
+
+// lockFile takes an exclusive flock on PATH.lock for as long as the store
+// is open: two daemons on one state file would both drain its outbox and
+// send every alert twice. The kernel drops the lock when the process dies,
+// so a kill -9 leaves nothing stale behind.
+func lockFile(abs string) (*os.File, error) {
+	name := abs + ".lock"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, &UnusableError{Path: abs, Problem: "cannot create its lock file " + name, Err: err}
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(name)
+		f.Close()
+		who := "another tocsin"
+		if pid := strings.TrimSpace(string(holder)); pid != "" {
+			who += " (pid " + pid + ")"
+		}
+		return nil, &UnusableError{Path: abs, Problem: "in use by " + who, Err: err}
+	}
+	if err := f.Truncate(0); err == nil {
+		fmt.Fprintf(f, "%d\n", os.Getpid())
+	}
+	return f, nil
 }
 
 // dsn builds a modernc.org/sqlite URI DSN for the file at abs. The path is
@@ -347,7 +385,11 @@ func (s *Store) Close() error {
 	if s.r != nil {
 		err = s.r.Close()
 	}
-	return errors.Join(err, s.w.Close())
+	err = errors.Join(err, s.w.Close())
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
+	}
+	return err
 }
 
 // nanos stores t as unix nanoseconds; the zero time is 0.
