@@ -151,13 +151,14 @@ func TestPing(t *testing.T) {
 		code   int
 		outHas string
 		errHas string
+		quiet  bool // a refusal: nothing on stdout
 	}{
 		{name: "loopback", args: []string{"ping", "127.0.0.1", "--count", "2", "--interval", "100ms"}, code: 0, outHas: "2 packets transmitted, 2 received"},
 		{name: "flags first", args: []string{"ping", "--count", "1", "127.4.5.6"}, code: 0, outHas: "1 received"},
 		{name: "by name", args: []string{"ping", "--resolver", dns.Addr(), "lo.test", "--count", "1"}, code: 0, outHas: "1 received"},
-		{name: "nxdomain", args: []string{"ping", "--resolver", dns.Addr(), "nosuch.test"}, code: 2, errHas: "no such host"},
-		{name: "flag injection", args: []string{"ping", "--", "-f"}, code: 2, errHas: "-f"},
-		{name: "shell", args: []string{"ping", "127.0.0.1;reboot"}, code: 2, errHas: "127.0.0.1;reboot"},
+		{name: "nxdomain", args: []string{"ping", "--resolver", dns.Addr(), "nosuch.test"}, code: 2, errHas: "no such host", quiet: true},
+		{name: "flag injection", args: []string{"ping", "--", "-f"}, code: 2, errHas: "-f", quiet: true},
+		{name: "shell", args: []string{"ping", "127.0.0.1;reboot"}, code: 2, errHas: "127.0.0.1;reboot", quiet: true},
 		{name: "url", args: []string{"ping", "http://127.0.0.1/"}, code: 2},
 		{name: "no host", args: []string{"ping"}, code: 2},
 	}
@@ -169,6 +170,9 @@ func TestPing(t *testing.T) {
 			}
 			if !strings.Contains(out, tc.outHas) {
 				t.Errorf("stdout lacks %q:\n%s", tc.outHas, out)
+			}
+			if tc.quiet && out != "" {
+				t.Errorf("a refused ping printed on stdout: %q", out)
 			}
 			if !strings.Contains(errs, tc.errHas) {
 				t.Errorf("stderr lacks %q:\n%s", tc.errHas, errs)
@@ -211,5 +215,34 @@ func TestHealthAndVersion(t *testing.T) {
 	startDaemon(t, cfg, listen)
 	if out, errs, code := tocsin(t, "health", "--config", cfg); code != 0 {
 		t.Fatalf("health of a running tocsin: exit %d %q %q", code, out, errs)
+	}
+}
+
+// TestSecondDaemonRefused: a second `tocsin run` on a state file in use is
+// refused with exit 2, so no alert is ever sent twice; a port in use is
+// refused the same way, before the state file is touched.
+func TestSecondDaemonRefused(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "tocsin.db")
+	listen := freeAddr(t)
+	cfg := writeConfig(t, dir, fmt.Sprintf("listen: %s\nstate: %s\ntargets: []\n", listen, state))
+	startDaemon(t, cfg, listen)
+
+	other := filepath.Join(dir, "other")
+	os.Mkdir(other, 0o755)
+	sameState := writeConfig(t, other, fmt.Sprintf("listen: %s\nstate: %s\ntargets: []\n", freeAddr(t), state))
+	_, errs, code := tocsin(t, "run", "--config", sameState)
+	if code != 2 || !strings.Contains(errs, "in use by another tocsin") {
+		t.Errorf("second daemon on the same state: exit %d, stderr %q; want 2 and the reason", code, errs)
+	}
+
+	fresh := filepath.Join(other, "fresh.db")
+	samePort := writeConfig(t, other, fmt.Sprintf("listen: %s\nstate: %s\ntargets: []\n", listen, fresh))
+	_, errs, code = tocsin(t, "run", "--config", samePort)
+	if code != 2 || !strings.Contains(errs, "address already in use") {
+		t.Errorf("second daemon on the same port: exit %d, stderr %q; want 2 and the reason", code, errs)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("a daemon refused for its port created its state file (%v)", err)
 	}
 }

@@ -80,6 +80,9 @@ func startDaemon(t *testing.T, cfg, listen string) *daemon {
 			_ = d.cmd.Process.Kill()
 			<-d.done
 		}
+		if strings.Contains(d.errText(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector reported a data race in tocsin")
+		}
 		if t.Failed() {
 			t.Logf("stdout of tocsin:\n%s\nstderr:\n%s", strings.Join(d.stdout(), "\n"), d.errText())
 		}

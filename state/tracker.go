@@ -64,6 +64,9 @@ type Tracker struct {
 	// changed since the last commit.
 	results []checks.Result
 	dirty   map[string]struct{}
+
+	// storeErr is the error of the last commit, nil once one succeeds.
+	storeErr error
 }
 
 // NewTracker loads the saved states from opts.Store. A target whose saved
@@ -389,7 +392,17 @@ func (t *Tracker) commit(ctx context.Context, b *Batch) error {
 	if b.Empty() {
 		return nil
 	}
-	return t.opts.Store.Commit(ctx, b)
+	t.storeErr = t.opts.Store.Commit(ctx, b)
+	return t.storeErr
+}
+
+// Err returns the error of the store's last write, or nil when the last
+// write succeeded: a store that stopped taking writes shows here (and on
+// /healthz) even while no transition happens.
+func (t *Tracker) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.storeErr
 }
 
 func (t *Tracker) notify() {

@@ -887,3 +887,30 @@ func TestTrackerResumesSavedIncident(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackerErr: a failing store shows in Err even when no transition
+// happens (only the periodic flush writes), and clears after a good write.
+func TestTrackerErr(t *testing.T) {
+	store := newMemStore()
+	h := newHarness(t, store, httpTarget("shop", 3, 1))
+	broken := errors.New("disk I/O error")
+	store.commitErr = func(*Batch) error { return broken }
+	h.feed(t, "shop", 0, "O")
+	if err := h.tr.Flush(t.Context()); !errors.Is(err, broken) {
+		t.Fatalf("Flush = %v, want the store's error", err)
+	}
+	// A result that changes nothing writes nothing, and must not hide it.
+	if err := h.tr.Observe(t.Context(), result("shop", 1, true)); err != nil {
+		t.Fatalf("Observe of a steady result = %v", err)
+	}
+	if err := h.tr.Err(); !errors.Is(err, broken) {
+		t.Fatalf("Err = %v, want the store's error", err)
+	}
+	store.commitErr = nil
+	if err := h.tr.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.tr.Err(); err != nil {
+		t.Fatalf("Err after a good flush = %v, want nil", err)
+	}
+}

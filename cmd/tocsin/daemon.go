@@ -50,9 +50,9 @@ type daemon struct {
 	disp    *notify.Dispatcher
 	metrics *metrics.Metrics
 	rlog    atomic.Pointer[resultslog.Log]
-	// storeErr is the last error the store gave the tracker, nil once a
-	// write works again; /healthz reports it.
-	storeErr atomic.Pointer[error]
+	// rlogPath is the path of the open results log ("" when none); only
+	// the signal loop's goroutine touches it.
+	rlogPath string
 
 	// ctx outlives the scheduler: results still being recorded at shutdown
 	// are written before the store closes.
@@ -74,6 +74,13 @@ func cmdRun(ctx context.Context, e *env, c *common, _ []string) int {
 
 func (d *daemon) run(parent context.Context) int {
 	log := d.e.log
+	// Signals first: a SIGHUP from logrotate or a SIGTERM while the state
+	// file is being checked must not kill the process with the default
+	// action. They wait in the channel until the loop below.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
 	runner, err := newRunner(d.cfg, log)
 	if err != nil {
 		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
@@ -85,6 +92,15 @@ func (d *daemon) run(parent context.Context) int {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	defer cancel()
 	d.ctx = ctx
+
+	// The port before the state: a port in use is found before anything
+	// is written (a startup may commit REMOVED events).
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(d.e.stderr, "tocsin run: listen: %v\n", err)
+		return exitBad
+	}
+	defer ln.Close()
 
 	d.store, err = sqlite.Open(ctx, d.cfg.State, sqlite.Options{Logger: log})
 	if err != nil {
@@ -100,6 +116,7 @@ func (d *daemon) run(parent context.Context) int {
 			return exitBad
 		}
 		d.rlog.Store(l)
+		d.rlogPath = d.cfg.ResultsLog
 	}
 	defer func() {
 		if l := d.rlog.Load(); l != nil {
@@ -107,18 +124,26 @@ func (d *daemon) run(parent context.Context) int {
 		}
 	}()
 
-	reg := prometheus.NewRegistry()
-	d.metrics = metrics.New(reg, metrics.Sources{
-		Targets:     func() []state.TargetState { return d.tracker.Snapshot() },
-		OutboxDepth: d.store.Depth,
-		Skipped:     func() uint64 { return d.sched.Stats().Skipped },
-	})
-
 	notifiers := []notify.Notifier{console.New(d.e.stdout)}
 	names := make([]string, len(notifiers))
 	for i, n := range notifiers {
 		names[i] = n.Name()
 	}
+	reg := prometheus.NewRegistry()
+	d.metrics = metrics.New(reg, metrics.Sources{
+		Targets: func() []state.TargetState { return d.tracker.Snapshot() },
+		OutboxDepth: func(ctx context.Context) (map[string]int, error) {
+			depth, err := d.store.Depth(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range names { // an empty queue reads 0, not absent
+				depth[n] += 0
+			}
+			return depth, nil
+		},
+		Skipped: func() uint64 { return d.sched.Stats().Skipped },
+	})
 	d.disp = notify.NewDispatcher(notify.Options{
 		Outbox:    d.store,
 		Notifiers: notifiers,
@@ -151,11 +176,6 @@ func (d *daemon) run(parent context.Context) int {
 		return exitBad
 	}
 
-	ln, err := net.Listen("tcp", d.cfg.Listen)
-	if err != nil {
-		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
-		return exitDown
-	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{
 			Status:    d.tracker.Snapshot,
@@ -166,11 +186,13 @@ func (d *daemon) run(parent context.Context) int {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	go func() {
+	var bg sync.WaitGroup // the server and the pruner, waited for before the store closes
+	defer bg.Wait()
+	bg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
 		}
-	}()
+	})
 
 	trackerDone := make(chan struct{})
 	trackerCtx, stopTracker := context.WithCancel(ctx)
@@ -180,15 +202,13 @@ func (d *daemon) run(parent context.Context) int {
 			log.Error("state", "err", err)
 		}
 	}()
-	go d.store.RunPruner(ctx, 10*time.Minute)
+	pruneCtx, stopPruner := context.WithCancel(ctx)
+	bg.Go(func() { d.store.RunPruner(pruneCtx, 10*time.Minute) })
 	d.startDispatcher()
 	d.sched.Start()
 	log.Info("tocsin running", "version", tocsinVersion(), "config", d.path, "listen", ln.Addr().String(),
 		"targets", len(d.cfg.Targets), "icmp", runner.Mode(), "state", d.cfg.State)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 loop:
 	for {
 		select {
@@ -215,6 +235,7 @@ loop:
 	<-trackerDone
 	d.drain(stopCtx, 2*time.Second)
 	d.stopDispatcher()
+	stopPruner()
 	_ = srv.Shutdown(stopCtx)
 	return exitOK
 }
@@ -231,11 +252,6 @@ func (d *daemon) record(_ context.Context, r checks.Result) {
 	}
 	if err := d.tracker.Observe(d.ctx, r); err != nil {
 		d.e.log.Error("recording result", "target", r.Target, "err", err)
-		d.storeErr.Store(&err)
-		return
-	}
-	if d.storeErr.Load() != nil {
-		d.storeErr.Store(nil)
 	}
 }
 
@@ -243,8 +259,8 @@ func (d *daemon) alive() error {
 	if !d.sched.Alive() {
 		return errors.New("scheduler stopped")
 	}
-	if p := d.storeErr.Load(); p != nil {
-		return fmt.Errorf("state store: %w", *p)
+	if err := d.tracker.Err(); err != nil {
+		return fmt.Errorf("state store: %w", err)
 	}
 	return nil
 }
@@ -319,7 +335,9 @@ func (d *daemon) reload() {
 	if cfg.Listen != old.Listen || cfg.State != old.State || cfg.MaxConcurrent != old.MaxConcurrent {
 		log.Warn("listen, state and max_concurrent take effect at the next restart")
 	}
-	if cfg.Resolver != old.Resolver {
+	if cfg.Resolver != old.Resolver || (hasPing(cfg) && d.checker.p.Load().Mode() == "") {
+		// A new resolver, or ping targets where none could run before:
+		// a new checker, refused like at startup if ICMP is not permitted.
 		runner, err := newRunner(cfg, log)
 		if err != nil {
 			log.Error("config reload refused", "err", err)
@@ -346,7 +364,7 @@ func (d *daemon) reload() {
 
 func (d *daemon) reopenResultsLog(path string) {
 	cur := d.rlog.Load()
-	if path == d.cfg.ResultsLog {
+	if path == d.rlogPath {
 		return // reopened already
 	}
 	var next *resultslog.Log
@@ -359,6 +377,7 @@ func (d *daemon) reopenResultsLog(path string) {
 		next = l
 	}
 	d.rlog.Store(next)
+	d.rlogPath = path
 	if cur != nil {
 		cur.Close()
 	}

@@ -100,19 +100,23 @@ func cmdHealth(ctx context.Context, e *env, c *common, _ []string) int {
 // newRunner builds the checker for cfg; ICMP is required only when a ping
 // target exists, so an HTTP-only config runs without ICMP permissions.
 func newRunner(cfg *config.Config, log *slog.Logger) (*checks.Runner, error) {
-	needICMP := false
-	for i := range cfg.Targets {
-		if cfg.Targets[i].Kind == checks.KindPing {
-			needICMP = true
-		}
-	}
 	return checks.New(checks.Options{
 		Resolver:    checks.NewResolver(cfg.Resolver),
 		Version:     tocsinVersion(),
 		MaxICMP:     cfg.MaxConcurrent,
-		RequireICMP: needICMP,
+		RequireICMP: hasPing(cfg),
 		Logger:      log,
 	})
+}
+
+// hasPing reports whether cfg has a ping target.
+func hasPing(cfg *config.Config) bool {
+	for i := range cfg.Targets {
+		if cfg.Targets[i].Kind == checks.KindPing {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRow is one line of `tocsin check --json`.
@@ -241,9 +245,18 @@ func cmdPing(ctx context.Context, e *env, _ *common, host string, o pingOptions)
 		fmt.Fprintln(e.stderr, "tocsin ping:", err)
 		return exitBad
 	}
-	fmt.Fprintf(e.stdout, "PING %s: %d echo requests\n", host, o.count)
+	// The header waits for the first reply or the end, so a refused host
+	// prints nothing on stdout.
+	headed := false
+	header := func(addr string) {
+		if !headed {
+			headed = true
+			fmt.Fprintf(e.stdout, "PING %s (%s): %d echo requests\n", host, addr, o.count)
+		}
+	}
 	stats, err := checks.PingHost(ctx, checks.NewResolver(o.resolver), mode, host, o.count, o.interval, o.timeout,
 		func(r checks.Reply) {
+			header(r.From)
 			fmt.Fprintf(e.stdout, "%d bytes from %s: icmp_seq=%d ttl=%d time=%.3f ms\n",
 				r.Size, r.From, r.Seq, r.TTL, float64(r.RTT.Microseconds())/1000)
 		})
@@ -251,6 +264,7 @@ func cmdPing(ctx context.Context, e *env, _ *common, host string, o pingOptions)
 		fmt.Fprintln(e.stderr, "tocsin ping:", err)
 		return exitBad
 	}
+	header(stats.Addr)
 	fmt.Fprintf(e.stdout, "\n--- %s ping statistics ---\n", host)
 	fmt.Fprintf(e.stdout, "%d packets transmitted, %d received, %g%% packet loss\n", stats.Sent, stats.Received, stats.Loss)
 	if stats.Received == 0 {
