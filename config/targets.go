@@ -431,6 +431,7 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 		}
 		d.scheduleKeys(item, k)
 		d.flap(item, defaults, k, t)
+		d.coherent(item, k, t)
 		// Only the spec of the target's own kind stays.
 		if t.Kind != checks.KindPing {
 			t.Ping = checks.PingSpec{}
@@ -446,6 +447,42 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 	})
 	d.dependencies(out, infos)
 	return out
+}
+
+// coherent reports settings that are each valid but cannot work together
+// on target t (after defaults): a check that would silently do less than
+// the config says.
+func (d *decoder) coherent(item *node, k string, t checks.Target) {
+	// at is the line of the first of keys the target itself sets, else the
+	// target's: where to point the user.
+	at := func(keys ...string) (int, string) {
+		for _, key := range keys {
+			for _, e := range item.entries {
+				if e.key == key {
+					return e.line, joinKey(k, key)
+				}
+			}
+		}
+		return item.line, joinKey(k, keys[0])
+	}
+	switch t.Kind {
+	case checks.KindPing:
+		if need := time.Duration(t.Ping.Count-1) * t.Ping.Interval; t.Ping.Count > 1 && need >= t.Timeout {
+			line, key := at("count", "ping_interval", "timeout")
+			d.add(line, key, "%d echoes %s apart take %s, not less than the %s timeout: later echoes would never be sent",
+				t.Ping.Count, t.Ping.Interval, need, t.Timeout)
+		}
+	case checks.KindHTTP:
+		// cert_days in defaults: for the https targets among many.
+		if line, key := at("cert_days"); line != item.line && t.HTTP.CertDays > 0 &&
+			strings.HasPrefix(strings.ToLower(t.HTTP.URL), "http://") {
+			d.add(line, key, "needs an https URL: a plain http check has no certificate")
+		}
+		if t.HTTP.Method == "HEAD" && t.HTTP.Contains != "" {
+			line, key := at("contains", "method")
+			d.add(line, key, "a HEAD response has no body to search")
+		}
+	}
 }
 
 // kindKeys are the target keys that choose its kind, in DESIGN's order.

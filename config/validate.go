@@ -96,7 +96,16 @@ func parseCron(spec string) (every time.Duration, err error) {
 		return 0, err
 	}
 	if c, ok := s.(cron.ConstantDelaySchedule); ok {
+		// robfig rounds @every down to whole seconds, at least 1s: say so
+		// rather than run "@every 1500ms" every second.
+		text := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(spec), "@every"))
+		if d, err := parseDuration(text); err == nil && d != c.Delay {
+			return 0, errors.New("@every must be a whole number of seconds, at least 1s")
+		}
 		return c.Delay, nil
+	}
+	if s.Next(time.Now()).IsZero() {
+		return 0, errors.New("it never fires")
 	}
 	return 0, nil
 }
