@@ -395,6 +395,7 @@ func (w *worker) succeeded() {
 // even when the dispatcher is being stopped (a reload restarts it), or the
 // next Run would send it again.
 func (w *worker) persist(ctx context.Context, what string, write func(context.Context) error) bool {
+	var stopping time.Time // when ctx was first seen ended
 	for {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 		err := write(wctx)
@@ -403,9 +404,23 @@ func (w *worker) persist(ctx context.Context, what string, write func(context.Co
 			w.storeOK()
 			return true
 		}
-		if !w.storeFailed(ctx, what, err) {
+		if ctx.Err() == nil && w.storeFailed(ctx, what, err) {
+			continue
+		}
+		if ctx.Err() == nil {
 			return false
 		}
+		// Stopping: keep trying a little, for a failed write now means
+		// the call it records is made again after the restart.
+		if stopping.IsZero() {
+			stopping = time.Now()
+		}
+		if time.Since(stopping) >= persistTimeout {
+			w.d.log.Error("outbox write failed while stopping; the delivery may be repeated",
+				"notifier", w.name, "op", what, "err", Redact(err.Error(), w.d.opts.Secrets...))
+			return false
+		}
+		time.Sleep(persistRetry)
 	}
 }
 
@@ -424,8 +439,12 @@ func (w *worker) storeFailed(ctx context.Context, what string, err error) bool {
 	return w.sleep(ctx, wait, false)
 }
 
-// persistTimeout bounds one outbox write made on a detached context.
-const persistTimeout = 10 * time.Second
+// persistTimeout bounds one outbox write made on a detached context, and
+// how long a stopping worker keeps retrying one; persistRetry is its pause.
+const (
+	persistTimeout = 10 * time.Second
+	persistRetry   = 100 * time.Millisecond
+)
 
 func (w *worker) storeOK() { w.storeWait = w.d.opts.MinBackoff }
 

@@ -895,3 +895,36 @@ func TestDispatcherRecordsSuccessDuringShutdown(t *testing.T) {
 		})
 	}
 }
+
+// TestDispatcherRetriesRecordWhileStopping: the outbox write that records a
+// successful call fails once just as the dispatcher stops; it is retried,
+// not dropped, so the call is not made again after the restart.
+func TestDispatcherRetriesRecordWhileStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ob := newFakeOutbox()
+		id := ob.add("n", ev(1, 7, state.EventUp))
+		failed := false
+		ob.setFail(func(op string) error {
+			if op == "delivered" && !failed {
+				failed = true
+				return errors.New("database is locked")
+			}
+			return nil
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		n := &fakeNotifier{name: "n"}
+		n.reply = func(ref Ref, ev state.Event) (Ref, error) { cancel(); return "", nil }
+		d := NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}})
+		if err := d.Run(ctx); err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		if _, _, done := ob.get(id); !done || !failed {
+			t.Fatalf("delivery done %v after a failed write (failed %v); want it recorded on retry", done, failed)
+		}
+		stop := running(t, d)
+		stop()
+		if got := n.Calls(); len(got) != 1 {
+			t.Errorf("calls = %q, want the one reply", got)
+		}
+	})
+}
