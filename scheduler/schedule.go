@@ -41,10 +41,10 @@ func ParseSpec(spec string) (sched cron.Schedule, err error) {
 // for an every (Every > 0, or a spec that is an @every), else the parsed
 // spec with one early first check. It fails on a spec that does not parse
 // or never fires.
-func scheduleFor(t *checks.Target, now time.Time) (cron.Schedule, error) {
+func scheduleFor(t *checks.Target, now, epoch time.Time) (cron.Schedule, error) {
 	h := nameHash(t.Name)
 	if t.Every > 0 {
-		return newPhaseSchedule(t.Every, h), nil
+		return &earlyPhase{phaseSchedule: newPhaseSchedule(t.Every, h), epoch: epoch}, nil
 	}
 	if t.Schedule == "" {
 		return nil, errors.New("no schedule")
@@ -54,7 +54,7 @@ func scheduleFor(t *checks.Target, now time.Time) (cron.Schedule, error) {
 		return nil, err
 	}
 	if cd, ok := sched.(cron.ConstantDelaySchedule); ok {
-		return newPhaseSchedule(cd.Delay, h), nil
+		return &earlyPhase{phaseSchedule: newPhaseSchedule(cd.Delay, h), epoch: epoch}, nil
 	}
 	if sched.Next(now).IsZero() {
 		return nil, fmt.Errorf("schedule %q never fires", t.Schedule)
@@ -100,6 +100,33 @@ func (p phaseSchedule) Next(t time.Time) time.Time {
 		off += d
 	}
 	return t.Add(time.Duration(d - off))
+}
+
+// earlyPhase is a phaseSchedule whose first run comes no later than one
+// interval after epoch (the process start): a target whose phase falls in
+// the last moments of its first interval, that startup already used, is
+// checked at the interval's end, then on its phase. A zero epoch, or one
+// more than an interval ago (a target added by a reload), changes nothing.
+type earlyPhase struct {
+	phaseSchedule
+	epoch time.Time
+
+	mu      sync.Mutex
+	started bool
+}
+
+func (e *earlyPhase) Next(t time.Time) time.Time {
+	next := e.phaseSchedule.Next(t)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.epoch.IsZero() {
+		return next
+	}
+	e.started = true
+	if limit := e.epoch.Add(e.every); next.After(limit) && limit.After(t) {
+		return limit
+	}
+	return next
 }
 
 // firstSchedule is a cron spec plus one early first check, so a daily spec

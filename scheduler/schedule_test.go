@@ -111,10 +111,10 @@ func TestScheduleFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := scheduleFor(&tt.target, now)
+			s, err := scheduleFor(&tt.target, now, time.Time{})
 			var kind string
 			switch s.(type) {
-			case phaseSchedule:
+			case *earlyPhase:
 				kind = "phase"
 			case *firstSchedule:
 				kind = "first"
@@ -131,5 +131,42 @@ func TestScheduleFor(t *testing.T) {
 		})
 	}
 	var _ cron.Schedule = phaseSchedule{}
+	var _ cron.Schedule = (*earlyPhase)(nil)
 	var _ cron.Schedule = (*firstSchedule)(nil)
+}
+
+// TestEarlyPhase: with an epoch, a first run that would land past one
+// interval after it comes at that limit, then the phase rules again.
+func TestEarlyPhase(t *testing.T) {
+	every := 30 * time.Second
+	epoch := time.Unix(1_000_000, 0).UTC()
+	start := epoch.Add(200 * time.Millisecond) // what startup took
+	tests := []struct {
+		name      string
+		phase     time.Duration // offset of the phase from epoch
+		epoch     time.Time
+		wantFirst time.Time
+	}{
+		{"phase well inside", 10 * time.Second, epoch, epoch.Add(10 * time.Second)},
+		{"phase in the last 200ms", 100 * time.Millisecond, epoch, epoch.Add(every)},
+		{"no epoch", 100 * time.Millisecond, time.Time{}, epoch.Add(every + 100*time.Millisecond)},
+		{"epoch long ago (reload)", 100 * time.Millisecond, epoch.Add(-time.Hour), epoch.Add(every + 100*time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := phaseSchedule{every: every, phase: time.Duration(epoch.UnixNano()%int64(every)) + tt.phase}
+			e := &earlyPhase{phaseSchedule: p, epoch: tt.epoch}
+			first := e.Next(start)
+			if !first.Equal(tt.wantFirst) {
+				t.Fatalf("first run at %v after epoch, want %v", first.Sub(epoch), tt.wantFirst.Sub(epoch))
+			}
+			second := e.Next(first)
+			if want := p.Next(first); !second.Equal(want) {
+				t.Errorf("second run at %v, want the phase's %v", second.Sub(epoch), want.Sub(epoch))
+			}
+			if second.Sub(start) > 2*every {
+				t.Errorf("second run %v after start, more than two intervals", second.Sub(start))
+			}
+		})
+	}
 }

@@ -31,6 +31,11 @@ type Options struct {
 	// MaxConcurrent caps checks in flight at once (default 512).
 	MaxConcurrent int
 	Logger        *slog.Logger
+	// Epoch, when set, is when the process started: an every target's
+	// first check then comes within one interval of it, not of Start, so
+	// the time spent loading thousands of targets does not push the last
+	// phases past their first interval.
+	Epoch time.Time
 }
 
 // Stats counts what the scheduler has done since New, for metrics and
@@ -137,7 +142,7 @@ func (s *Scheduler) SetTargets(targets []checks.Target) error {
 		if old != nil && reflect.DeepEqual(*old.target.Load(), t) {
 			continue
 		}
-		sched, err := scheduleFor(&t, time.Now())
+		sched, err := scheduleFor(&t, time.Now(), s.opts.Epoch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("target %q: %w", t.Name, err))
 			seen[t.Name] = false // so the old version is removed below

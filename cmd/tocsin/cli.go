@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 )
 
 // Exit codes, as DESIGN.md gives them.
@@ -50,10 +51,13 @@ Exit codes: 0 all up / success, 1 something down / no reply,
 // env is what every verb is handed: the streams, the environment and the
 // logger built from the common flags.
 type env struct {
-	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
-	log    *slog.Logger
+	// started is when run began, before the config was read: the epoch
+	// of "first checked within one interval of start".
+	started time.Time
+	getenv  func(string) string
+	stdout  io.Writer
+	stderr  io.Writer
+	log     *slog.Logger
 }
 
 // common holds the flags every verb shares.
@@ -142,6 +146,7 @@ func verbs() map[string]*verb {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	started := time.Now()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitBad
@@ -187,5 +192,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "tocsin %s: %v\n", name, err)
 		return exitBad
 	}
-	return v.do(ctx, &env{getenv: getenv, stdout: stdout, stderr: stderr, log: log}, &c, pos)
+	return v.do(ctx, &env{started: started, getenv: getenv, stdout: stdout, stderr: stderr, log: log}, &c, pos)
 }

@@ -170,6 +170,7 @@ func (d *daemon) run(parent context.Context) int {
 		Sink:          d.record,
 		MaxConcurrent: d.cfg.MaxConcurrent,
 		Logger:        log,
+		Epoch:         d.e.started,
 	})
 	if err := d.sched.SetTargets(d.cfg.Targets); err != nil {
 		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
