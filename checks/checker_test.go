@@ -174,3 +174,24 @@ func TestCallerDeadlineIsATimeout(t *testing.T) {
 		t.Errorf("Check = OK %v, reason %q; want %q", res.OK, res.Reason, want)
 	}
 }
+
+func TestAddrContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 9*time.Second)
+	defer cancel()
+	tests := []struct {
+		left     int
+		min, max time.Duration
+	}{
+		{1, 8 * time.Second, 9 * time.Second},                       // the last address: all that is left
+		{3, 2900 * time.Millisecond, 3 * time.Second},               // a third each
+		{10, minAddrTimeout - time.Millisecond, minAddrTimeout + 1}, // never below the minimum
+	}
+	for _, tt := range tests {
+		actx, cancel := addrContext(ctx, tt.left)
+		dl, ok := actx.Deadline()
+		cancel()
+		if got := time.Until(dl); !ok || got < tt.min || got > tt.max {
+			t.Errorf("left %d: deadline in %v, want %v to %v", tt.left, got, tt.min, tt.max)
+		}
+	}
+}

@@ -72,8 +72,13 @@ func dialAddrs(ctx context.Context, r *net.Resolver, network, hostport string) (
 	}
 	var d net.Dialer
 	var lastErr error
-	for _, a := range addrs {
-		c, err := d.DialContext(ctx, network, netip.AddrPortFrom(a, uint16(port)).String())
+	for i, a := range addrs {
+		// Each address gets its share of the time left, as net.Dialer
+		// does, so a black-holed first address (a broken IPv6 route) does
+		// not use up the check before the next one is tried.
+		actx, cancel := addrContext(ctx, len(addrs)-i)
+		c, err := d.DialContext(actx, network, netip.AddrPortFrom(a, uint16(port)).String())
+		cancel()
 		if err == nil {
 			return c, nil
 		}
@@ -83,6 +88,21 @@ func dialAddrs(ctx context.Context, r *net.Resolver, network, hostport string) (
 		}
 	}
 	return nil, lastErr
+}
+
+// minAddrTimeout is the least time an address gets when the check's time
+// is shared among several.
+const minAddrTimeout = 2 * time.Second
+
+// addrContext returns ctx with a deadline of a 1/left share of its time
+// remaining (at least minAddrTimeout, never past ctx's own deadline).
+func addrContext(ctx context.Context, left int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || left <= 1 {
+		return context.WithCancel(ctx)
+	}
+	share := max(time.Until(dl)/time.Duration(left), minAddrTimeout)
+	return context.WithTimeout(ctx, share)
 }
 
 // reasonOf turns an error of a check into a stable, short reason: without
