@@ -102,10 +102,10 @@ func (p phaseSchedule) Next(t time.Time) time.Time {
 	return t.Add(time.Duration(d - off))
 }
 
-// earlyPhase is a phaseSchedule whose first run comes no later than one
-// interval after epoch (the process start): a target whose phase falls in
-// the last moments of its first interval, that startup already used, is
-// checked at the interval's end, then on its phase. A zero epoch, or one
+// earlyPhase is a phaseSchedule whose first run comes within one interval
+// of epoch (the process start), less a 2% margin: a target whose phase
+// falls in the last moments of its first interval, that startup already
+// used, is checked just before the interval's end, then on its phase. A zero epoch, or one
 // more than an interval ago (a target added by a reload), changes nothing.
 type earlyPhase struct {
 	phaseSchedule
@@ -123,7 +123,9 @@ func (e *earlyPhase) Next(t time.Time) time.Time {
 		return next
 	}
 	e.started = true
-	if limit := e.epoch.Add(e.every); next.After(limit) && limit.After(t) {
+	// A margin of 2% of the interval: "within" must hold against the
+	// timer's own lateness and the moments before run began.
+	if limit := e.epoch.Add(e.every - e.every/50); next.After(limit) && limit.After(t) {
 		return limit
 	}
 	return next

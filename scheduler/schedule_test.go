@@ -148,7 +148,8 @@ func TestEarlyPhase(t *testing.T) {
 		wantFirst time.Time
 	}{
 		{"phase well inside", 10 * time.Second, epoch, epoch.Add(10 * time.Second)},
-		{"phase in the last 200ms", 100 * time.Millisecond, epoch, epoch.Add(every)},
+		{"phase in the last 200ms", 100 * time.Millisecond, epoch, epoch.Add(every - every/50)},
+		{"phase in the margin", every - every/100, epoch, epoch.Add(every - every/50)},
 		{"no epoch", 100 * time.Millisecond, time.Time{}, epoch.Add(every + 100*time.Millisecond)},
 		{"epoch long ago (reload)", 100 * time.Millisecond, epoch.Add(-time.Hour), epoch.Add(every + 100*time.Millisecond)},
 	}
