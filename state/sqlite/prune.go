@@ -10,9 +10,10 @@ import (
 // older than KeepResults and beyond the KeepPerTarget newest of each target,
 // hourly rollups of hours that began before now-KeepHourly, deliveries
 // delivered before now-KeepDelivered, and then every event no delivery
-// refers to any more. Undelivered deliveries (held or not), states,
-// incidents and message refs are never pruned. It returns how many rows it
-// removed.
+// refers to any more, then incidents that ended before now-KeepIncidents
+// and that no remaining event refers to, with their message refs.
+// Undelivered deliveries (held or not), states and open incidents are
+// never pruned. It returns how many rows it removed.
 func (s *Store) Prune(ctx context.Context, now time.Time) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -75,6 +76,17 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int, error) {
 	// one enqueued to no notifier at all).
 	if err := exec("events", `DELETE FROM events
 		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`); err != nil {
+		return 0, err
+	}
+	// An incident with an event left still has a delivery to make or one
+	// made recently: its ref may be needed (an UP edits the DOWN).
+	if err := exec("incidents", `DELETE FROM incidents WHERE end_at != 0 AND end_at < ?
+		AND NOT EXISTS (SELECT 1 FROM events e WHERE e.incident_id = incidents.id)`,
+		now.Add(-s.opts.KeepIncidents).UnixNano()); err != nil {
+		return 0, err
+	}
+	if err := exec("message refs", `DELETE FROM message_refs
+		WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = message_refs.incident_id)`); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

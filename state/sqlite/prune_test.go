@@ -221,3 +221,42 @@ func BenchmarkCommitResults(b *testing.B) {
 		}
 	}
 }
+
+// TestPruneIncidents: closed incidents past KeepIncidents go with their
+// refs; open ones, recent ones and ones an event still refers to stay.
+func TestPruneIncidents(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, "", Options{KeepIncidents: 24 * time.Hour, KeepDelivered: time.Hour})
+	day := 24 * time.Hour
+	commit(t, s, &state.Batch{
+		Incidents: []state.Incident{
+			{ID: 1, Target: "old", Start: t0.Add(-3 * day), End: t0.Add(-2 * day), EndReason: "recovered"},
+			{ID: 2, Target: "recent", Start: t0.Add(-3 * day), End: t0.Add(-time.Hour), EndReason: "recovered"},
+			{ID: 3, Target: "open", Start: t0.Add(-3 * day)},
+			{ID: 4, Target: "queued", Start: t0.Add(-3 * day), End: t0.Add(-2 * day), EndReason: "recovered"},
+		},
+		Events:    []state.Event{{Kind: state.EventUp, Target: "queued", IncidentID: 4, Time: t0.Add(-2 * day)}},
+		Notifiers: []string{"console"},
+	})
+	for id := int64(1); id <= 4; id++ {
+		if err := s.SetRef(ctx, id, "console", fmt.Sprintf("ref-%d", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Prune(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]bool{1: false, 2: true, 3: true, 4: true} {
+		_, ok, err := s.Incident(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := s.Ref(ctx, id, "console")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != want || (ref != "") != want {
+			t.Errorf("incident %d: kept %v, ref %q; want kept %v", id, ok, ref, want)
+		}
+	}
+}

@@ -87,6 +87,10 @@ type Options struct {
 	// KeepDelivered is how long delivered deliveries are kept as history
 	// (default 7 days).
 	KeepDelivered time.Duration
+	// KeepIncidents is how long closed incidents (and their message refs)
+	// are kept after they ended (default 400 days): history for uptime
+	// reports, bounded for fleets that flap.
+	KeepIncidents time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -106,6 +110,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.KeepDelivered <= 0 {
 		o.KeepDelivered = 7 * 24 * time.Hour
+	}
+	if o.KeepIncidents <= 0 {
+		o.KeepIncidents = 400 * 24 * time.Hour
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
