@@ -20,9 +20,16 @@ import (
 func tocsin(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(tocsinBinary(t), args...)
+	cmd.Env = append(os.Environ(), "TOCSIN_CONFIG=")
+	return runCmd(t, cmd)
+}
+
+// runCmd runs cmd and returns its stdout, stderr and exit code; a command
+// that could not be started fails the test.
+func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), "TOCSIN_CONFIG=")
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -66,16 +65,7 @@ func TestICMPPermission(t *testing.T) {
 		all := append([]string{"netns", "exec", ns, setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)
 		cmd := exec.Command(ipCmd, all...)
 		cmd.Env = []string{"PATH=/usr/bin:/bin"}
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
+		return runCmd(t, cmd)
 	}
 
 	for _, args := range [][]string{{"check", "--config", cfg}, {"ping", "127.0.0.1", "--count", "1"}} {
