@@ -64,6 +64,15 @@ type Event struct {
 	// Note is appended to the console line, e.g. "(muted)" or
 	// "(held: router)".
 	Note string
+	// Cause is what failed when the incident began (the DOWN's reason),
+	// carried by every event of the incident so that an edit of the alert
+	// can still show it.
+	Cause string
+	// AckedBy and AckedAt are the incident's acknowledgement as it stood
+	// when the event happened ("" and zero when none), so an edit made for
+	// a later event (a recovery, a mute) keeps showing who took it.
+	AckedBy string
+	AckedAt time.Time
 }
 
 // Delivery is one event waiting in the outbox for one notifier.
@@ -90,6 +99,10 @@ type Incident struct {
 	Cause   string
 	AckedBy string
 	AckedAt time.Time
+	// AckReason and AckPlatform say why and from where ("slack",
+	// "discord", "console") it was acknowledged.
+	AckReason   string
+	AckPlatform string
 	// EndReason is "recovered" or "removed" once closed.
 	EndReason string
 }
