@@ -237,7 +237,7 @@ func (d *decoder) duration(n *node, key string, m durMin) (time.Duration, bool) 
 	if !ok {
 		return 0, false
 	}
-	v, err := parseDuration(strings.TrimSpace(s.text))
+	v, err := ParseDuration(strings.TrimSpace(s.text))
 	if err != nil {
 		d.add(s.line, key, "%s is not a duration", s.q())
 		return 0, false
@@ -253,9 +253,9 @@ func (d *decoder) duration(n *node, key string, m durMin) (time.Duration, bool) 
 	return v, true
 }
 
-// parseDuration is time.ParseDuration that also takes a `d` unit of 24h:
+// ParseDuration is time.ParseDuration that also takes a `d` unit of 24h:
 // "1d", "2d12h", "1.5d".
-func parseDuration(s string) (time.Duration, error) {
+func ParseDuration(s string) (time.Duration, error) {
 	if !strings.Contains(s, "d") {
 		return time.ParseDuration(s)
 	}

@@ -99,7 +99,7 @@ func parseCron(spec string) (every time.Duration, err error) {
 		// robfig rounds @every down to whole seconds, at least 1s: say so
 		// rather than run "@every 1500ms" every second.
 		text := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(spec), "@every"))
-		if d, err := parseDuration(text); err == nil && d != c.Delay {
+		if d, err := ParseDuration(text); err == nil && d != c.Delay {
 			return 0, errors.New("@every must be a whole number of seconds, at least 1s")
 		}
 		return c.Delay, nil
