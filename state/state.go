@@ -103,6 +103,9 @@ type Incident struct {
 	// "discord", "console") it was acknowledged.
 	AckReason   string
 	AckPlatform string
+	// Quiet: the incident began while its target was muted, so its DOWN
+	// went to the console only, and so do its other events.
+	Quiet bool
 	// EndReason is "recovered" or "removed" once closed.
 	EndReason string
 }

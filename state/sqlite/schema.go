@@ -115,4 +115,15 @@ CREATE TABLE message_refs (
 	PRIMARY KEY (incident_id, notifier)
 ) STRICT, WITHOUT ROWID;
 `,
+	// 2: the incident's cause and ack on every event (an edit of the alert
+	// shows them), the ack's reason and platform, and quiet incidents (begun
+	// while muted: never announced in chat).
+	`
+ALTER TABLE events ADD COLUMN cause TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN acked_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN acked_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN ack_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN ack_platform TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0;
+`,
 }

@@ -124,17 +124,18 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	}
 	if len(b.Incidents) > 0 {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO incidents
-			(id, target, start, end_at, cause, acked_by, acked_at, end_reason) VALUES (?,?,?,?,?,?,?,?)
+			(`+incidentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (id) DO UPDATE SET target=excluded.target, start=excluded.start,
 				end_at=excluded.end_at, cause=excluded.cause, acked_by=excluded.acked_by,
-				acked_at=excluded.acked_at, end_reason=excluded.end_reason`)
+				acked_at=excluded.acked_at, end_reason=excluded.end_reason,
+				ack_reason=excluded.ack_reason, ack_platform=excluded.ack_platform, quiet=excluded.quiet`)
 		if err != nil {
 			return nil, err
 		}
 		defer st.Close()
 		for _, in := range b.Incidents {
 			if _, err := st.ExecContext(ctx, in.ID, in.Target, nanos(in.Start), nanos(in.End), in.Cause,
-				in.AckedBy, nanos(in.AckedAt), in.EndReason); err != nil {
+				in.AckedBy, nanos(in.AckedAt), in.EndReason, in.AckReason, in.AckPlatform, boolInt(in.Quiet)); err != nil {
 				return nil, fmt.Errorf("incident %d: %w", in.ID, err)
 			}
 		}
@@ -143,8 +144,9 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 		return nil, nil
 	}
 	ev, err := tx.PrepareContext(ctx, `INSERT INTO events
-		(kind, target, target_kind, address, incident_id, time, since, reason, latency_ns, duration_ns, actor, note)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
+		(kind, target, target_kind, address, incident_id, time, since, reason, latency_ns, duration_ns, actor, note,
+			cause, acked_by, acked_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +160,8 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	ids := make([]int64, len(b.Events))
 	for i, e := range b.Events {
 		res, err := ev.ExecContext(ctx, string(e.Kind), e.Target, string(e.TargetKind), e.Address, e.IncidentID,
-			nanos(e.Time), nanos(e.Since), e.Reason, int64(e.Latency), int64(e.Duration), e.Actor, e.Note)
+			nanos(e.Time), nanos(e.Since), e.Reason, int64(e.Latency), int64(e.Duration), e.Actor, e.Note,
+			e.Cause, e.AckedBy, nanos(e.AckedAt))
 		if err != nil {
 			return nil, fmt.Errorf("event %s %s: %w", e.Kind, e.Target, err)
 		}
@@ -236,15 +239,19 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []checks.Result) error {
 	return nil
 }
 
-const incidentColumns = `id, target, start, end_at, cause, acked_by, acked_at, end_reason`
+const incidentColumns = `id, target, start, end_at, cause, acked_by, acked_at, end_reason,
+	ack_reason, ack_platform, quiet`
 
 func scanIncident(sc interface{ Scan(...any) error }) (state.Incident, error) {
 	var (
 		in                  state.Incident
 		start, end, ackedAt int64
+		quiet               int64
 	)
-	err := sc.Scan(&in.ID, &in.Target, &start, &end, &in.Cause, &in.AckedBy, &ackedAt, &in.EndReason)
+	err := sc.Scan(&in.ID, &in.Target, &start, &end, &in.Cause, &in.AckedBy, &ackedAt, &in.EndReason,
+		&in.AckReason, &in.AckPlatform, &quiet)
 	in.Start, in.End, in.AckedAt = fromNanos(start), fromNanos(end), fromNanos(ackedAt)
+	in.Quiet = quiet != 0
 	return in, err
 }
 
