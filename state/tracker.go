@@ -28,6 +28,10 @@ type TrackerOptions struct {
 	// OnEvent, when set, is called after a commit that enqueued events, so
 	// the dispatcher wakes without polling.
 	OnEvent func()
+	// Local names the notifiers (of Notifiers) that get every event, also
+	// those held from chat: a muted target's DOWN, its quiet incident's
+	// recovery ("console").
+	Local []string
 }
 
 // maxBuffered bounds the results kept in memory while the store keeps
@@ -299,7 +303,8 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	var ev Event
 	switch tr {
 	case wentDown:
-		inc = Incident{ID: t.lastIncidentID + 1, Target: r.Target, Start: next.FailingSince, Cause: r.Reason}
+		inc = Incident{ID: t.lastIncidentID + 1, Target: r.Target, Start: next.FailingSince, Cause: r.Reason,
+			Quiet: t.muted(next, r.Time)}
 		next.IncidentID = inc.ID
 		ev = Event{Kind: EventDown, Reason: r.Reason}
 	case wentUp:
@@ -312,9 +317,16 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 			inc = Incident{Start: t.states[r.Target].Since, End: r.Time}
 		}
 		next.IncidentID, next.AckedBy, next.AckedAt = 0, "", time.Time{}
-		ev = Event{Kind: EventUp, Duration: inc.End.Sub(inc.Start)}
+		ev = Event{Kind: EventUp, Duration: inc.End.Sub(inc.Start), AckedBy: inc.AckedBy, AckedAt: inc.AckedAt}
 	}
 	b := t.bufferedBatch(&next)
+	if inc.Quiet {
+		// Begun while muted: chat never heard of it, so it hears nothing
+		// of its end either.
+		b.Notifiers = t.opts.Local
+		ev.Note = "(muted)"
+	}
+	ev.Cause = inc.Cause
 	b.Results = append(b.Results, r)
 	if inc.ID != 0 {
 		b.Incidents = append(b.Incidents, inc)

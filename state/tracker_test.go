@@ -52,6 +52,7 @@ func newHarness(t *testing.T, store *memStore, targets ...checks.Target) *tracke
 	tr, err := NewTracker(t.Context(), TrackerOptions{
 		Store:     store,
 		Notifiers: testNotifiers,
+		Local:     []string{"console"},
 		Now:       func() time.Time { return h.now },
 		OnEvent:   func() { h.onEvent.Add(1) },
 	})

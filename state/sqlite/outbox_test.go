@@ -47,6 +47,7 @@ func TestPendingCarriesTheEvent(t *testing.T) {
 		Kind: state.EventUp, Target: "shop", TargetKind: checks.KindHTTP, Address: "https://shop.test/health",
 		IncidentID: 3, Time: t0, Since: t0.Add(-time.Hour), Reason: "back", Latency: 12 * time.Millisecond,
 		Duration: time.Hour, Actor: "alice", Note: "(muted)",
+		Cause: "HTTP 503", AckedBy: "bob", AckedAt: t0.Add(-time.Minute),
 	}
 	b := &state.Batch{Events: []state.Event{ev}, Notifiers: []string{"console", "slack"}}
 	commit(t, s, b)
