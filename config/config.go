@@ -75,6 +75,11 @@ type Slack struct {
 	SigningSecret string
 	Channel       string
 	APIURL        string // "" = https://slack.com/api/; always ends in / when set
+	// AllowedUsers and AllowedChannels, when not empty, limit who may
+	// ping, ack, mute and unmute from Slack (user ids or names), and in
+	// which channels (ids). Status and help stay open.
+	AllowedUsers    []string
+	AllowedChannels []string
 }
 
 // Discord is the `discord:` section; secrets already expanded.

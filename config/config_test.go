@@ -184,7 +184,8 @@ func TestLoadGood(t *testing.T) {
 		}},
 		{"Slack", *cfg.Slack, Slack{
 			BotToken: "xoxb-1-2-3", AppToken: "xapp-1-2-3", Channel: "C0123456789",
-			APIURL: "http://127.0.0.1:9999/api/",
+			APIURL:       "http://127.0.0.1:9999/api/",
+			AllowedUsers: []string{"U0ALICE", "bob"}, AllowedChannels: []string{"C0123456789"},
 		}},
 		{"Discord", *cfg.Discord, Discord{
 			BotToken: "discord-secret", ApplicationID: "123", GuildID: "456", ChannelID: "789",
@@ -583,6 +584,10 @@ func TestProblemsInline(t *testing.T) {
 		{"unknown key suggestion in slack", "slack:\n  bot_tokn: xoxb-1\n  channel: C1\n  signing_secret: s\n",
 			[]string{"c.yaml:1: slack.bot_token: required", "c.yaml:2: slack.bot_tokn: unknown key (did you mean bot_token?)"}},
 		{"unknown key without suggestion", "zzz: 1\n", []string{"c.yaml:1: zzz: unknown key"}},
+		{"slack allowed lists", "slack:\n  bot_token: xoxb-1\n  channel: C1\n  signing_secret: s\n  allowed_users: U1\n  allowed_channels: [\"C 1\"]\n", []string{
+			"c.yaml:5: slack.allowed_users: must be a list, not a single value",
+			"c.yaml:6: slack.allowed_channels[0]: must be one id or name, without spaces",
+		}},
 		{"slack section empty", "slack:\n", []string{
 			"c.yaml:1: slack.bot_token: required",
 			"c.yaml:1: slack.signing_secret: required without app_token (HTTP mode)",

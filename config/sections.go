@@ -242,7 +242,16 @@ func (d *decoder) maintenance(n *node, names map[string]bool) []Maintenance {
 func (d *decoder) slack(n *node, key string) *Slack {
 	s := &Slack{}
 	has := map[string]bool{}
-	ok := d.fields(n, key, []string{"bot_token", "app_token", "signing_secret", "channel", "api_url"}, func(e entry, k string) {
+	ok := d.fields(n, key, []string{"bot_token", "app_token", "signing_secret", "channel", "api_url",
+		"allowed_users", "allowed_channels"}, func(e entry, k string) {
+		switch e.key {
+		case "allowed_users":
+			s.AllowedUsers = d.idList(e.val, k)
+			return
+		case "allowed_channels":
+			s.AllowedChannels = d.idList(e.val, k)
+			return
+		}
 		v, ok := d.str(e.val, k)
 		if !ok {
 			// Reported (an unset variable, say): not also "required".
@@ -296,6 +305,24 @@ func (d *decoder) slack(n *node, key string) *Slack {
 		d.add(line, joinKey(key, "channel"), "required")
 	}
 	return s
+}
+
+// idList decodes a list of chat ids or names: non-empty words.
+func (d *decoder) idList(n *node, key string) []string {
+	var out []string
+	d.list(n, key, func(item *node, ik string, _ int) {
+		v, ok := d.str(item, ik)
+		if !ok {
+			return
+		}
+		v = strings.TrimSpace(v)
+		if v == "" || strings.ContainsAny(v, " \t\n") {
+			d.add(item.line, ik, "must be one id or name, without spaces")
+			return
+		}
+		out = append(out, v)
+	})
+	return out
 }
 
 // discord decodes `discord:`. Token and webhook URL values never appear
