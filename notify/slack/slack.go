@@ -110,7 +110,6 @@ func New(cfg Config) (*Notifier, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("notifier", "slack")
 	opts = append(opts, slack.OptionHTTPClient(client))
 	now := cfg.Now
 	if now == nil {
