@@ -55,8 +55,17 @@ func writeConfig(t *testing.T, dir, body string) string {
 // startDaemon runs tocsin with cfg and waits until /healthz answers 200.
 func startDaemon(t *testing.T, cfg, listen string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, cfg, listen, nil)
+}
+
+// startDaemonEnv is startDaemon with env added to tocsin's environment.
+func startDaemonEnv(t *testing.T, cfg, listen string, env []string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, listen: listen, done: make(chan struct{})}
 	d.cmd = exec.Command(tocsinBinary(t), "run", "--config", cfg, "--log-level", "debug")
+	if env != nil {
+		d.cmd.Env = append(os.Environ(), env...)
+	}
 	d.cmd.Stderr = &syncWriter{w: &d.stderr, mu: &d.mu}
 	out, err := d.cmd.StdoutPipe()
 	if err != nil {

@@ -61,7 +61,16 @@ type daemon struct {
 	dispMu     sync.Mutex
 	dispCancel context.CancelFunc
 	dispDone   chan struct{}
+
+	// cfgp is the config in force, for readers outside the signal loop
+	// (chat commands); cfg is the same, owned by the signal loop.
+	cfgp atomic.Pointer[config.Config]
+	// slack is the Slack notifier, nil when Slack is off.
+	slack *swapNotifier
 }
+
+// config returns the config in force.
+func (d *daemon) config() *config.Config { return d.cfgp.Load() }
 
 func cmdRun(ctx context.Context, e *env, c *common, _ []string) int {
 	cfg, ok := loadConfig(e, c)
@@ -69,6 +78,7 @@ func cmdRun(ctx context.Context, e *env, c *common, _ []string) int {
 		return exitBad
 	}
 	d := &daemon{e: e, path: c.config, cfg: cfg}
+	d.cfgp.Store(cfg)
 	return d.run(ctx)
 }
 
@@ -125,6 +135,15 @@ func (d *daemon) run(parent context.Context) int {
 	}()
 
 	notifiers := []notify.Notifier{console.New(d.e.stdout)}
+	if d.cfg.Slack != nil {
+		sn, err := newSlackNotifier(d.cfg.Slack, log)
+		if err != nil {
+			fmt.Fprintln(d.e.stderr, "tocsin run: slack:", err)
+			return exitBad
+		}
+		d.slack = newSwap(sn)
+		notifiers = append(notifiers, d.slack)
+	}
 	names := make([]string, len(notifiers))
 	for i, n := range notifiers {
 		names[i] = n.Name()
@@ -149,10 +168,12 @@ func (d *daemon) run(parent context.Context) int {
 		Notifiers: notifiers,
 		Logger:    log,
 		Hooks:     d.metrics.Hooks(),
+		Secrets:   secretsOf(d.cfg),
 	})
 	d.tracker, err = state.NewTracker(ctx, state.TrackerOptions{
 		Store:     d.store,
 		Notifiers: names,
+		Local:     []string{names[0]},
 		Logger:    log,
 		OnEvent:   d.disp.Wake,
 	})
@@ -177,12 +198,14 @@ func (d *daemon) run(parent context.Context) int {
 		return exitBad
 	}
 
+	chatSide := d.newChat(d.cfg, log)
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{
 			Status:    d.tracker.Snapshot,
 			Notifiers: d.disp.Health,
 			Alive:     d.alive,
 			Gatherer:  reg,
+			Mount:     chatSide.mount,
 			Logger:    log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -205,6 +228,8 @@ func (d *daemon) run(parent context.Context) int {
 	}()
 	pruneCtx, stopPruner := context.WithCancel(ctx)
 	bg.Go(func() { d.store.RunPruner(pruneCtx, 10*time.Minute) })
+	chatCtx, stopChat := context.WithCancel(ctx)
+	chatSide.start(chatCtx, &bg, log)
 	d.startDispatcher()
 	d.sched.Start()
 	log.Info("tocsin running", "version", tocsinVersion(), "config", d.path, "listen", ln.Addr().String(),
@@ -237,6 +262,7 @@ loop:
 	d.drain(stopCtx, 2*time.Second)
 	d.stopDispatcher()
 	stopPruner()
+	stopChat()
 	_ = srv.Shutdown(stopCtx)
 	return exitOK
 }
@@ -355,12 +381,32 @@ func (d *daemon) reload() {
 		log.Error("config reload: schedule", "err", err)
 	}
 	d.reopenResultsLog(cfg.ResultsLog)
+	d.reloadChat(old, cfg)
 	d.cfg = cfg
+	d.cfgp.Store(cfg)
 	// A restart of the dispatcher retries deliveries held after a
 	// permanent error: the reload may have fixed the token or channel.
 	d.stopDispatcher()
 	d.startDispatcher()
 	log.Info("config reloaded", "targets", len(cfg.Targets))
+}
+
+// reloadChat applies what of a new chat config can change while running:
+// the Slack notifier's token, channel and API URL. Turning a platform on or
+// off, and the command side's settings, take a restart.
+func (d *daemon) reloadChat(old, cfg *config.Config) {
+	log := d.e.log
+	if (old.Slack == nil) != (cfg.Slack == nil) || (old.Discord == nil) != (cfg.Discord == nil) {
+		log.Warn("turning a chat platform on or off takes effect at the next restart")
+	}
+	if d.slack != nil && cfg.Slack != nil {
+		sn, err := newSlackNotifier(cfg.Slack, log)
+		if err != nil {
+			log.Error("config reload: slack notifier kept as it was", "err", err)
+		} else {
+			d.slack.set(sn)
+		}
+	}
 }
 
 func (d *daemon) reopenResultsLog(path string) {

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tocsin/tocsin/bot"
+	botslack "github.com/tocsin/tocsin/bot/slack"
+	"github.com/tocsin/tocsin/checks"
+	"github.com/tocsin/tocsin/config"
+	"github.com/tocsin/tocsin/notify"
+	slacknotify "github.com/tocsin/tocsin/notify/slack"
+	"github.com/tocsin/tocsin/state"
+)
+
+// swapNotifier is a chat notifier whose settings a reload may replace (a
+// mended token or channel) under the running dispatcher, which keeps its
+// queue by name.
+type swapNotifier struct {
+	name string
+	p    atomic.Pointer[notify.Notifier]
+}
+
+func newSwap(n notify.Notifier) *swapNotifier {
+	s := &swapNotifier{name: n.Name()}
+	s.p.Store(&n)
+	return s
+}
+
+func (s *swapNotifier) set(n notify.Notifier) { s.p.Store(&n) }
+func (s *swapNotifier) cur() notify.Notifier  { return *s.p.Load() }
+
+func (s *swapNotifier) Name() string { return s.name }
+
+func (s *swapNotifier) Post(ctx context.Context, ev state.Event) (notify.Ref, error) {
+	return s.cur().Post(ctx, ev)
+}
+
+func (s *swapNotifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) error {
+	return s.cur().Edit(ctx, ref, ev)
+}
+
+func (s *swapNotifier) Reply(ctx context.Context, ref notify.Ref, ev state.Event) (notify.Ref, error) {
+	return s.cur().Reply(ctx, ref, ev)
+}
+
+// newSlackNotifier builds the Slack provider of cfg.Slack.
+func newSlackNotifier(c *config.Slack, log *slog.Logger) (notify.Notifier, error) {
+	return slacknotify.New(slacknotify.Config{
+		Token:   c.BotToken,
+		Channel: c.Channel,
+		APIURL:  c.APIURL,
+		Logger:  log.With("notifier", "slack"),
+	})
+}
+
+// secretsOf lists the config's secrets, redacted from every delivery error.
+func secretsOf(cfg *config.Config) []string {
+	var out []string
+	if s := cfg.Slack; s != nil {
+		out = append(out, s.BotToken, s.AppToken, s.SigningSecret)
+	}
+	if d := cfg.Discord; d != nil {
+		out = append(out, d.BotToken, d.WebhookURL)
+	}
+	return out
+}
+
+// chat is the daemon's chat side: the command handler and the adapters
+// that feed it.
+type chat struct {
+	handler *bot.Handler
+	// mount holds the HTTP-mode endpoints for web.Options.Mount.
+	mount map[string]http.Handler
+	// run starts the long-lived adapters (Socket Mode); each runs until
+	// ctx ends.
+	run []func(ctx context.Context) error
+}
+
+// newChat wires the bot handler to the tracker, the pinger and the config
+// (read per command, so a reload takes effect), and the adapters cfg asks
+// for.
+func (d *daemon) newChat(cfg *config.Config, log *slog.Logger) *chat {
+	c := &chat{mount: map[string]http.Handler{}}
+	c.handler = bot.NewHandler(bot.Options{
+		State: d.tracker,
+		Ping:  d.ping,
+		Settings: func() bot.Settings {
+			cur := d.config()
+			return bot.Settings{Targets: cur.Targets, PingAllow: cur.Bot.PingAllow,
+				RateLimit: cur.Bot.RateLimit, RatePer: cur.Bot.RatePer}
+		},
+		Logger: log.With("part", "bot"),
+	})
+	if s := cfg.Slack; s != nil {
+		opts := botslack.Options{
+			Handler:         c.handler,
+			SigningSecret:   s.SigningSecret,
+			BotToken:        s.BotToken,
+			AppToken:        s.AppToken,
+			APIURL:          s.APIURL,
+			AllowedUsers:    s.AllowedUsers,
+			AllowedChannels: s.AllowedChannels,
+			Logger:          log.With("part", "slack"),
+		}
+		if s.AppToken != "" {
+			c.run = append(c.run, func(ctx context.Context) error { return botslack.RunSocketMode(ctx, opts) })
+		} else {
+			cmds, acts := botslack.NewHTTP(opts)
+			c.mount["POST /slack/commands"] = cmds
+			c.mount["POST /slack/interactions"] = acts
+		}
+	}
+	return c
+}
+
+// start runs the long-lived adapters on wg until ctx ends.
+func (c *chat) start(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger) {
+	for _, run := range c.run {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("chat adapter stopped", "err", err)
+			}
+		})
+	}
+}
+
+// ping is the bot's Pinger through the resolver and ICMP mode in force
+// now (a reload may change either).
+func (d *daemon) ping(ctx context.Context, host string, count int, onReply func(checks.Reply)) (checks.PingStats, error) {
+	p := bot.NewPinger(checks.NewResolver(d.config().Resolver), d.checker.p.Load().Mode())
+	return p(ctx, host, count, onReply)
+}
