@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/tocsin/tocsin/notify"
 	"github.com/tocsin/tocsin/state"
@@ -55,14 +54,14 @@ func Line(ev state.Event) string {
 	b.WriteString(word(ev.Target))
 	add := func(parts ...string) {
 		for _, p := range parts {
-			if p = oneLine(p); p != "" {
+			if p = notify.OneLine(p); p != "" {
 				b.WriteByte(' ')
 				b.WriteString(p)
 			}
 		}
 	}
 	by := func() string {
-		if a := oneLine(ev.Actor); a != "" {
+		if a := notify.OneLine(ev.Actor); a != "" {
 			return "by " + a
 		}
 		return ""
@@ -73,7 +72,7 @@ func Line(ev state.Event) string {
 	case state.EventRemoved:
 		add("removed from config after "+seconds(ev.Duration), ev.Reason)
 	case state.EventAck:
-		switch who, why := by(), oneLine(ev.Reason); {
+		switch who, why := by(), notify.OneLine(ev.Reason); {
 		case who != "" && why != "":
 			add(who + ": " + why)
 		case why != "":
@@ -114,20 +113,9 @@ func seconds(d time.Duration) string {
 	return max(d.Round(time.Second), 0).String()
 }
 
-// oneLine collapses whitespace and control characters into single spaces
-// and trims the ends.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)), " ")
-}
-
-// word makes s one word: oneLine with "_" for the spaces, "-" when empty.
+// word makes s one word: notify.OneLine with "_" for the spaces, "-" when empty.
 func word(s string) string {
-	s = strings.ReplaceAll(oneLine(s), " ", "_")
+	s = strings.ReplaceAll(notify.OneLine(s), " ", "_")
 	if s == "" {
 		return "-"
 	}

@@ -6,11 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
+	"github.com/tocsin/tocsin/notify"
 	"github.com/tocsin/tocsin/state"
 )
 
@@ -100,7 +100,7 @@ func statusOf(ev state.Event) status {
 // context line with the incident id and ev.Note.
 func AlertMessage(ev state.Event) Message {
 	st := statusOf(ev)
-	target := oneLine(ev.Target)
+	target := notify.OneLine(ev.Target)
 	cause := causeOf(ev)
 
 	var text strings.Builder
@@ -108,7 +108,7 @@ func AlertMessage(ev state.Event) Message {
 	if ev.Kind == state.EventUp || ev.Kind == state.EventRemoved {
 		text.WriteString(" after " + seconds(ev.Duration))
 	}
-	if c := oneLine(cause); c != "" {
+	if c := notify.OneLine(cause); c != "" {
 		text.WriteString(": " + escape(c))
 	}
 
@@ -122,7 +122,7 @@ func AlertMessage(ev state.Event) Message {
 	if !ev.Since.IsZero() {
 		fields = append(fields, field("Since", date(ev.Since)))
 	}
-	if check := strings.TrimSpace(oneLine(string(ev.TargetKind)) + " " + oneLine(ev.Address)); check != "" {
+	if check := strings.TrimSpace(notify.OneLine(string(ev.TargetKind)) + " " + notify.OneLine(ev.Address)); check != "" {
 		fields = append(fields, field("Check", escape(check)))
 	}
 	if ev.Latency > 0 && ev.Kind != state.EventUp && ev.Kind != state.EventRemoved {
@@ -142,7 +142,7 @@ func AlertMessage(ev state.Event) Message {
 	if ev.IncidentID > 0 {
 		ctx += " · incident " + strconv.FormatInt(ev.IncidentID, 10)
 	}
-	if n := oneLine(ev.Note); n != "" {
+	if n := notify.OneLine(ev.Note); n != "" {
 		ctx += " · " + escape(n)
 	}
 	blocks = append(blocks, slack.NewContextBlock("",
@@ -225,9 +225,9 @@ func ackLine(who string, at time.Time) string {
 // <!everyone>) are kept, a bare @here, @channel or @everyone becomes the
 // token, and the rest is escaped.
 func ReplyText(ev state.Event, threaded bool) string {
-	target := escape(oneLine(ev.Target))
-	reason := escape(oneLine(ev.Reason))
-	cause := escape(oneLine(causeOf(ev)))
+	target := escape(notify.OneLine(ev.Target))
+	reason := escape(notify.OneLine(ev.Reason))
+	cause := escape(notify.OneLine(causeOf(ev)))
 	colon := func(s, more string) string {
 		if more == "" {
 			return s
@@ -257,12 +257,12 @@ func ReplyText(ev state.Event, threaded bool) string {
 	case state.EventFlapping:
 		line = colon(":warning: "+target+" is flapping", reason)
 	default: // DOWN, and any kind added later
-		line = colon(target+" is "+strings.ToLower(oneLine(string(ev.Kind))), reason)
+		line = colon(target+" is "+strings.ToLower(notify.OneLine(string(ev.Kind))), reason)
 	}
 	if !threaded && !named {
 		line = target + ": " + line
 	}
-	line = join(line, escape(oneLine(ev.Note)))
+	line = join(line, escape(notify.OneLine(ev.Note)))
 	return clip(line, maxText)
 }
 
@@ -295,7 +295,7 @@ func until(ev state.Event) string {
 // by is "by @name" ("" for nobody). A Slack user id (U… or W…) becomes a
 // mention, <@U0ALICE>, which Slack shows as the user's name.
 func by(actor string) string {
-	actor = oneLine(actor)
+	actor = notify.OneLine(actor)
 	switch {
 	case actor == "":
 		return ""
@@ -317,7 +317,7 @@ var bareMention = regexp.MustCompile(`(^|\s)@(here|channel|everyone)\b`)
 // mention tokens are kept, bare @here/@channel/@everyone become tokens,
 // everything else is escaped.
 func mention(s string) string {
-	s = oneLine(s)
+	s = notify.OneLine(s)
 	var b strings.Builder
 	last := 0
 	for _, m := range mentionToken.FindAllStringIndex(s, -1) {
@@ -399,23 +399,12 @@ func clip(s string, limit int) string {
 	return cut + "…"
 }
 
-// oneLine collapses whitespace and control characters into single spaces
-// and trims the ends.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)), " ")
-}
-
 // multiLine keeps s's lines but trims each, drops control characters and
 // blank lines at the ends.
 func multiLine(s string) string {
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = oneLine(l)
+		lines[i] = notify.OneLine(l)
 	}
 	return strings.Trim(strings.Join(lines, "\n"), "\n")
 }
