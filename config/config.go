@@ -91,6 +91,9 @@ type Discord struct {
 	ChannelID     string
 	PublicKey     string
 	APIURL        string // "" = https://discord.com; never ends in /
+	// AckRoles, when not empty, limits who may ping, ack, mute and unmute
+	// from Discord to members with one of these role ids.
+	AckRoles []string
 }
 
 // Target returns the target named name, pointing into c.Targets, and

@@ -190,7 +190,7 @@ func TestLoadGood(t *testing.T) {
 		{"Discord", *cfg.Discord, Discord{
 			BotToken: "discord-secret", ApplicationID: "123", GuildID: "456", ChannelID: "789",
 			PublicKey: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-			APIURL:    "http://127.0.0.1:9998",
+			APIURL:    "http://127.0.0.1:9998", AckRoles: []string{"3333"},
 		}},
 	}
 	for _, tt := range tests {

@@ -331,9 +331,14 @@ func (d *decoder) discord(n *node, key string) *Discord {
 	c := &Discord{}
 	has := map[string]bool{}
 	lines := map[string]int{}
-	keys := []string{"bot_token", "webhook_url", "application_id", "guild_id", "channel_id", "public_key", "api_url"}
+	keys := []string{"bot_token", "webhook_url", "application_id", "guild_id", "channel_id", "public_key", "api_url",
+		"ack_roles"}
 	ok := d.fields(n, key, keys, func(e entry, k string) {
 		lines[e.key] = e.line
+		if e.key == "ack_roles" {
+			c.AckRoles = d.idList(e.val, k)
+			return
+		}
 		v, ok := d.str(e.val, k)
 		if !ok {
 			has[e.key] = true
