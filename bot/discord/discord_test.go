@@ -119,13 +119,23 @@ type opt struct {
 // interactionJSON is an interaction as Discord sends it: kind 2 (a
 // command), 3 (a component) or 4 (autocomplete) with data, from w.
 func interactionJSON(kind int, data map[string]any, w who) []byte {
+	js, err := json.Marshal(interactionMap(kind, "9001", "itoken-secret", testApp, data, w))
+	if err != nil {
+		panic(err)
+	}
+	return js
+}
+
+// interactionMap is an interaction with the given id, token and
+// application id.
+func interactionMap(kind int, id, token, app string, data map[string]any, w who) map[string]any {
 	u := map[string]any{"id": w.id, "username": w.username, "discriminator": "0", "global_name": nil}
 	if w.global != "" {
 		u["global_name"] = w.global
 	}
 	m := map[string]any{
-		"id": "9001", "application_id": testApp, "type": kind, "data": data,
-		"channel_id": testChannel, "token": "itoken-secret", "version": 1, "locale": "en-US",
+		"id": id, "application_id": app, "type": kind, "data": data,
+		"channel_id": testChannel, "token": token, "version": 1, "locale": "en-US",
 		"app_permissions": "0",
 	}
 	if w.member {
@@ -138,11 +148,7 @@ func interactionJSON(kind int, data map[string]any, w who) []byte {
 	} else {
 		m["user"] = u
 	}
-	js, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	return js
+	return m
 }
 
 // commandData is the data of a slash command with opts (all strings).

@@ -106,6 +106,8 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// With its length known, the flush below completes the response.
+	w.Header().Set("Content-Length", strconv.Itoa(len(js)))
 	if _, err := w.Write(js); err != nil {
 		a.log.Warn("discord: writing a response failed", "type", int(resp.Type), "err", err)
 		return

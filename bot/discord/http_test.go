@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tocsin/tocsin/bot"
+	"github.com/tocsin/tocsin/internal/fakediscord"
 )
 
 // restCall is one request to restFake.
@@ -486,5 +487,57 @@ func TestRegister(t *testing.T) {
 		if err := Register(t.Context(), opts); err == nil {
 			t.Errorf("Register(%+v) accepted", opts)
 		}
+	}
+}
+
+// TestHTTPAgainstFakeDiscord runs HTTP mode's REST calls (the edit of
+// @original, a follow-up) against the fake Discord, which checks them as
+// Discord does.
+func TestHTTPAgainstFakeDiscord(t *testing.T) {
+	fake := fakediscord.New()
+	defer fake.Close()
+	sign := newSigner(t)
+	rec := newRecorder(gatewayRespond)
+	h, err := NewHTTP(Options{Handler: rec, PublicKey: sign.hex(), APIURL: fake.URL(), Now: clockAt(testNow), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fakediscord.DefaultApplicationID
+	send := func(kind int, data map[string]any) (string, string) {
+		t.Helper()
+		id, token := fake.NewInteraction(kind)
+		js, _ := json.Marshal(interactionMap(kind, id, token, app, data, alice))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, sign.request(js, testNow))
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d", w.Code)
+		}
+		return strings.TrimSpace(w.Body.String()), token
+	}
+
+	body, token := send(2, commandData("ping", opt{name: "host", value: "web-1"}))
+	if body != `{"type":5}` {
+		t.Fatalf("response %s", body)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	orig, err := fake.WaitOriginal(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(orig), "web-1 answered 3 of 3") {
+		t.Errorf("@original edited to %s", orig)
+	}
+
+	body, token = send(3, buttonData("tocsin_ack:7"))
+	if body != `{"type":6}` {
+		t.Fatalf("response %s", body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fake.Followups(token)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f := fake.Followups(token); len(f) != 1 || f[0].Content != "that incident of db is over" {
+		t.Errorf("follow-ups %+v", f)
 	}
 }
