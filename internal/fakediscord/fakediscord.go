@@ -105,6 +105,12 @@ type Answer struct {
 	// e.g. 50001 Missing Access, 10003 Unknown Channel; 0 gives the generic
 	// "404: Not Found" form.
 	Code int
+	// Delay holds the answer back this long. The call is handled (a
+	// message stored, ...) and recorded with its status at once, so a
+	// client that times out or dies meanwhile has lost the answer to
+	// something Discord did. The answer is dropped if the client goes
+	// away or the fake closes first.
+	Delay time.Duration
 }
 
 // Call is one REST call the fake received.
@@ -294,7 +300,8 @@ func (s *Server) Calls() []Call {
 // "POST /channels/{id}/messages"), consumed one a call in order; when they
 // are used up normal behaviour resumes. Scripted answers apply before
 // anything else (the token is not checked) except SetDown, which leaves the
-// queue alone.
+// queue alone. A scripted Status 0 lets the call be handled normally (still
+// subject to the token), after Delay if one is set.
 func (s *Server) Script(route string, answers ...Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

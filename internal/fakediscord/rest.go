@@ -30,6 +30,7 @@ type request struct {
 	files  int    // file parts of a multipart body
 	auth   string
 	now    time.Time
+	delay  time.Duration // scripted Answer.Delay
 }
 
 // reply is an answer to a REST call, built with s.mu held and written after
@@ -284,6 +285,17 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	s.notifyLocked()
 	s.mu.Unlock()
 
+	if req.delay > 0 {
+		t := time.NewTimer(req.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
 	rep.write(w, req.route)
 }
 
@@ -300,6 +312,7 @@ func (s *Server) answerLocked(req *request, rt *route, pathKnown bool, ctype str
 		} else {
 			s.scripts[req.route] = q[1:]
 		}
+		req.delay = a.Delay
 		if rep, scripted := scriptedReply(req.route, a); scripted {
 			return rep
 		}

@@ -668,3 +668,27 @@ func TestMultipart(t *testing.T) {
 		t.Errorf("%d messages", n)
 	}
 }
+
+func TestDelayedAnswer(t *testing.T) {
+	f := newFake(t)
+	s := newSession(t, f, botToken)
+	s.Client.Timeout = 200 * time.Millisecond
+	s.MaxRestRetries = 0
+	f.Script("POST /channels/{id}/messages", Answer{Delay: 5 * time.Second})
+	body := map[string]any{"content": "web-1 is DOWN", "nonce": "tocsin-7", "enforce_nonce": true}
+	if _, err := rawSend(s, channel, body); err == nil {
+		t.Fatal("the delayed answer arrived within the client's timeout")
+	}
+	// Discord acted on the call whose answer was lost.
+	if msgs := f.Messages(channel); len(msgs) != 1 {
+		t.Fatalf("Messages = %+v", msgs)
+	}
+	if c := f.Calls()[0]; c.Status != http.StatusOK {
+		t.Errorf("call recorded with %d", c.Status)
+	}
+	// The resend with the same nonce gets the same message.
+	m, err := rawSend(s, channel, body)
+	if err != nil || m.ID != f.Messages(channel)[0].ID || len(f.Messages(channel)) != 1 {
+		t.Errorf("resend = %+v, %v", m, err)
+	}
+}
