@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tocsin/tocsin/bot"
+	botdiscord "github.com/tocsin/tocsin/bot/discord"
 	botslack "github.com/tocsin/tocsin/bot/slack"
 	"github.com/tocsin/tocsin/checks"
 	"github.com/tocsin/tocsin/config"
 	"github.com/tocsin/tocsin/notify"
+	discordnotify "github.com/tocsin/tocsin/notify/discord"
 	slacknotify "github.com/tocsin/tocsin/notify/slack"
 	"github.com/tocsin/tocsin/state"
 )
@@ -57,6 +61,18 @@ func newSlackNotifier(c *config.Slack, log *slog.Logger) (notify.Notifier, error
 	})
 }
 
+// newDiscordNotifier builds the Discord provider of cfg.Discord: as the bot,
+// or through the webhook in alert-only setups.
+func newDiscordNotifier(c *config.Discord, log *slog.Logger) (notify.Notifier, error) {
+	return discordnotify.New(discordnotify.Config{
+		Token:      c.BotToken,
+		ChannelID:  c.ChannelID,
+		WebhookURL: c.WebhookURL,
+		APIURL:     c.APIURL,
+		Logger:     log.With("notifier", "discord"),
+	})
+}
+
 // secretsOf lists the config's secrets, redacted from every delivery error.
 func secretsOf(cfg *config.Config) []string {
 	var out []string
@@ -83,7 +99,7 @@ type chat struct {
 // newChat wires the bot handler to the tracker, the pinger and the config
 // (read per command, so a reload takes effect), and the adapters cfg asks
 // for.
-func (d *daemon) newChat(cfg *config.Config, log *slog.Logger) *chat {
+func (d *daemon) newChat(cfg *config.Config, log *slog.Logger) (*chat, error) {
 	c := &chat{mount: map[string]http.Handler{}}
 	c.handler = bot.NewHandler(bot.Options{
 		State: d.tracker,
@@ -114,7 +130,53 @@ func (d *daemon) newChat(cfg *config.Config, log *slog.Logger) *chat {
 			c.mount["POST /slack/interactions"] = acts
 		}
 	}
-	return c
+	if dc := cfg.Discord; dc != nil && dc.BotToken != "" {
+		dlog := log.With("part", "discord")
+		opts := botdiscord.Options{
+			Handler:       c.handler,
+			Token:         dc.BotToken,
+			ApplicationID: dc.ApplicationID,
+			GuildID:       dc.GuildID,
+			PublicKey:     dc.PublicKey,
+			APIURL:        dc.APIURL,
+			AckRoles:      dc.AckRoles,
+			Logger:        dlog,
+		}
+		c.run = append(c.run, func(ctx context.Context) error { return registerDiscord(ctx, opts, dlog) })
+		if dc.PublicKey != "" {
+			h, err := botdiscord.NewHTTP(opts)
+			if err != nil {
+				return nil, fmt.Errorf("discord: %w", err)
+			}
+			c.mount["POST /discord/interactions"] = h
+		} else {
+			c.run = append(c.run, func(ctx context.Context) error { return botdiscord.RunGateway(ctx, opts) })
+		}
+	}
+	return c, nil
+}
+
+// registerDiscord registers the slash commands, retrying with backoff
+// while Discord cannot be reached: alerts do not wait for it.
+func registerDiscord(ctx context.Context, opts botdiscord.Options, log *slog.Logger) error {
+	wait := time.Second
+	for {
+		err := botdiscord.Register(ctx, opts)
+		if err == nil {
+			log.Info("discord commands registered", "guild", opts.GuildID)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("discord command registration failed; will retry", "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Minute)
+	}
 }
 
 // start runs the long-lived adapters on wg until ctx ends.

@@ -65,8 +65,8 @@ type daemon struct {
 	// cfgp is the config in force, for readers outside the signal loop
 	// (chat commands); cfg is the same, owned by the signal loop.
 	cfgp atomic.Pointer[config.Config]
-	// slack is the Slack notifier, nil when Slack is off.
-	slack *swapNotifier
+	// slack and discord are the chat notifiers, nil when off.
+	slack, discord *swapNotifier
 }
 
 // config returns the config in force.
@@ -144,6 +144,15 @@ func (d *daemon) run(parent context.Context) int {
 		d.slack = newSwap(sn)
 		notifiers = append(notifiers, d.slack)
 	}
+	if d.cfg.Discord != nil {
+		dn, err := newDiscordNotifier(d.cfg.Discord, log)
+		if err != nil {
+			fmt.Fprintln(d.e.stderr, "tocsin run: discord:", err)
+			return exitBad
+		}
+		d.discord = newSwap(dn)
+		notifiers = append(notifiers, d.discord)
+	}
 	names := make([]string, len(notifiers))
 	for i, n := range notifiers {
 		names[i] = n.Name()
@@ -198,7 +207,11 @@ func (d *daemon) run(parent context.Context) int {
 		return exitBad
 	}
 
-	chatSide := d.newChat(d.cfg, log)
+	chatSide, err := d.newChat(d.cfg, log)
+	if err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{
 			Status:    d.tracker.Snapshot,
@@ -405,6 +418,14 @@ func (d *daemon) reloadChat(old, cfg *config.Config) {
 			log.Error("config reload: slack notifier kept as it was", "err", err)
 		} else {
 			d.slack.set(sn)
+		}
+	}
+	if d.discord != nil && cfg.Discord != nil {
+		dn, err := newDiscordNotifier(cfg.Discord, log)
+		if err != nil {
+			log.Error("config reload: discord notifier kept as it was", "err", err)
+		} else {
+			d.discord.set(dn)
 		}
 	}
 }
