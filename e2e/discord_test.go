@@ -308,9 +308,9 @@ func TestDiscordHTTPInteractions(t *testing.T) {
 	}
 }
 
-// TestDiscordGateway: in gateway mode the commands are registered, a
-// command and a button arrive over the gateway, and a dropped connection
-// comes back.
+// TestDiscordGateway: in gateway mode the commands are registered;
+// commands, a button and a deferred /ping arrive over the gateway; a
+// dropped connection comes back; the recovery replies and edits.
 func TestDiscordGateway(t *testing.T) {
 	s := newDiscordSetup(t, false, false)
 	d := s.start(t)
@@ -355,6 +355,42 @@ func TestDiscordGateway(t *testing.T) {
 	if st := d.status("flip"); st.AckedBy == nil || *st.AckedBy != "bob" {
 		t.Errorf("acked_by = %v, want bob", st.AckedBy)
 	}
+
+	// /ping over the gateway: deferred (type 5), then the original edited.
+	id, token = s.fake.NewInteraction(2)
+	if err := s.fake.Dispatch("INTERACTION_CREATE", commandInteraction(id, token, "ping", [2]string{"host", "loop"})); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := s.fake.WaitInteractionResponse(waitCtx(t, 10*time.Second), id); err != nil || resp.Type != 5 {
+		t.Fatalf("/ping loop answered %+v, %v; want a deferred response (type 5)", resp, err)
+	}
+	orig, err := s.fake.WaitOriginal(waitCtx(t, 15*time.Second), token)
+	if err != nil || !strings.Contains(string(orig), "3 packets transmitted, 3 received") {
+		t.Errorf("ping result %s, %v", orig, err)
+	}
+	// A hostile /ping: an ephemeral refusal, nothing deferred.
+	id, token = s.fake.NewInteraction(2)
+	if err := s.fake.Dispatch("INTERACTION_CREATE", commandInteraction(id, token, "ping", [2]string{"host", "$(reboot)"})); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := s.fake.WaitInteractionResponse(waitCtx(t, 10*time.Second), id); err != nil || resp.Type != 4 ||
+		!strings.Contains(string(resp.Data), `"flags":64`) {
+		t.Errorf("hostile /ping answered %+v, %v; want an ephemeral refusal", resp, err)
+	}
+
+	// Recovery: a reply to the alert and the alert edited to resolved.
+	s.flip.failing.Store(false)
+	d.waitFor("the alert edited to resolved", 15*time.Second, func() bool {
+		return strings.Contains(strings.ToLower(discordContent(s.message(alert.ID))), "resolved")
+	})
+	d.waitFor("a recovery reply", 10*time.Second, func() bool {
+		for _, r := range s.repliesTo(alert.ID) {
+			if strings.Contains(strings.ToLower(discordContent(r)), "up again") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestDiscordDelivery: a 429 then success gives exactly one alert; a
