@@ -31,6 +31,8 @@ var (
 	ErrIncidentClosed = errors.New("that incident is over")
 	// ErrNotMuted: Unmute of a target that is not muted.
 	ErrNotMuted = errors.New("target is not muted")
+	// ErrNotAcked: Unack of an open incident nobody acknowledged.
+	ErrNotAcked = errors.New("not acknowledged")
 )
 
 // muted reports whether st's alerts are held at now. t.mu must be held.
@@ -95,6 +97,54 @@ func (t *Tracker) Ack(ctx context.Context, target string, incident int64, a Ack)
 	if err := t.commit(ctx, b); err != nil {
 		t.mu.Unlock()
 		return st, fmt.Errorf("state: ack %s: commit: %w", target, err)
+	}
+	t.clearBuffer()
+	t.states[target] = next
+	t.open[target] = inc
+	t.mu.Unlock()
+	t.notify()
+	return next, nil
+}
+
+// Unack withdraws the acknowledgement of target's open incident: reminders
+// and escalation resume as if it had never been acknowledged (their clocks
+// restart now), and an UNACK event shows it on the alert. by is who
+// withdrew it ("tocsin" when an ack expired). Errors: ErrUnknownTarget,
+// ErrNotDown, ErrNotAcked, or the store's.
+func (t *Tracker) Unack(ctx context.Context, target, by string) (TargetState, error) {
+	t.mu.Lock()
+	st, ok := t.states[target]
+	tg, tracked := t.targets[target]
+	if !ok || !tracked {
+		t.mu.Unlock()
+		return TargetState{}, ErrUnknownTarget
+	}
+	inc, open := t.open[target]
+	switch {
+	case !open:
+		t.mu.Unlock()
+		return st, ErrNotDown
+	case st.AckedBy == "":
+		t.mu.Unlock()
+		return st, ErrNotAcked
+	}
+	now := t.now()
+	next := st
+	next.AckedBy, next.AckedAt = "", time.Time{}
+	inc.AckedBy, inc.AckedAt, inc.AckReason, inc.AckPlatform = "", time.Time{}, "", ""
+	inc.LastRemind, inc.Escalated = now, false
+	ev := Event{Kind: EventUnack, Target: target, TargetKind: tg.Kind, Address: tg.Address(),
+		IncidentID: inc.ID, Time: now, Since: inc.Start, Actor: by, Cause: inc.Cause}
+	b := t.bufferedBatch(&next)
+	b.Incidents = append(b.Incidents, inc)
+	if inc.Quiet {
+		b.Notifiers = t.opts.Local
+		ev.Note = "(muted)"
+	}
+	b.Events = append(b.Events, ev)
+	if err := t.commit(ctx, b); err != nil {
+		t.mu.Unlock()
+		return st, fmt.Errorf("state: unack %s: commit: %w", target, err)
 	}
 	t.clearBuffer()
 	t.states[target] = next

@@ -186,3 +186,40 @@ func TestTrackerMute(t *testing.T) {
 		t.Error("Mute into the past succeeded")
 	}
 }
+
+func TestTrackerUnack(t *testing.T) {
+	h := newHarness(t, newMemStore(), httpTarget("shop", 1, 1), httpTarget("db", 1, 1))
+	if _, err := h.tr.Unack(t.Context(), "shop", "alice"); !errors.Is(err, ErrNotDown) {
+		t.Errorf("Unack of a target that is up: %v, want ErrNotDown", err)
+	}
+	if _, err := h.tr.Unack(t.Context(), "nope", "alice"); !errors.Is(err, ErrUnknownTarget) {
+		t.Errorf("Unack of an unknown target: %v", err)
+	}
+	h.feed(t, "shop", 0, "F")
+	if _, err := h.tr.Unack(t.Context(), "shop", "alice"); !errors.Is(err, ErrNotAcked) {
+		t.Errorf("Unack of an unacknowledged outage: %v, want ErrNotAcked", err)
+	}
+	if _, err := h.tr.Ack(t.Context(), "shop", 0, Ack{By: "bob", Reason: "mine"}); err != nil {
+		t.Fatal(err)
+	}
+	h.now = h.now.Add(time.Minute)
+	st, err := h.tr.Unack(t.Context(), "shop", "alice")
+	if err != nil {
+		t.Fatalf("Unack: %v", err)
+	}
+	if st.AckedBy != "" || !st.AckedAt.IsZero() {
+		t.Errorf("state after unack = %+v", st)
+	}
+	b := lastEventBatch(t, h.store)
+	if ev := b.Events[0]; ev.Kind != EventUnack || ev.Actor != "alice" || ev.IncidentID != st.IncidentID || ev.Cause == "" {
+		t.Errorf("UNACK event = %+v", ev)
+	}
+	inc, _ := h.store.incident(st.IncidentID)
+	if inc.AckedBy != "" || inc.AckReason != "" || !inc.LastRemind.Equal(h.now) {
+		t.Errorf("incident after unack = %+v: ack cleared, reminder clock restarted", inc)
+	}
+	// Acknowledged again afterwards.
+	if _, err := h.tr.Ack(t.Context(), "shop", 0, Ack{By: "carol"}); err != nil {
+		t.Errorf("ack after unack: %v", err)
+	}
+}

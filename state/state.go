@@ -103,9 +103,16 @@ type Incident struct {
 	// "discord", "console") it was acknowledged.
 	AckReason   string
 	AckPlatform string
-	// Quiet: the incident began while its target was muted, so its DOWN
-	// went to the console only, and so do its other events.
+	// Quiet: the incident began while its target was muted or in a
+	// maintenance window, so its DOWN went to the console only, and so do
+	// its other events until the mute or window ends (then the DOWN goes
+	// out and Quiet is cleared).
 	Quiet bool
+	// LastRemind is when the last reminder went out, or when the clock of
+	// reminders last restarted (the DOWN, an unack); zero: the start.
+	LastRemind time.Time
+	// Escalated: the escalation of this incident went out.
+	Escalated bool
 	// EndReason is "recovered" or "removed" once closed.
 	EndReason string
 }

@@ -126,4 +126,9 @@ ALTER TABLE incidents ADD COLUMN ack_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN ack_platform TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0;
 `,
+	// 3: the clocks of reminders and escalation, kept across restarts.
+	`
+ALTER TABLE incidents ADD COLUMN last_remind INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0;
+`,
 }
