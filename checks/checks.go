@@ -42,9 +42,12 @@ type Target struct {
 	RecoverAfter  int           // consecutive successes before UP (≥ 1)
 	RemindEvery   time.Duration // 0 = never
 	EscalateAfter time.Duration // 0 = never
-	GroupWait     time.Duration
-	FlapHigh      float64 // percent, 0–100
-	FlapLow       float64 // percent, 0–100
+	// AckExpires, when > 0, withdraws an acknowledgement this long after it
+	// was given, so reminders resume on an outage nobody finished.
+	AckExpires time.Duration
+	GroupWait  time.Duration
+	FlapHigh   float64 // percent, 0–100
+	FlapLow    float64 // percent, 0–100
 
 	DependsOn []string
 	Tags      []string

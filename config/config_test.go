@@ -112,7 +112,7 @@ func TestLoadGood(t *testing.T) {
 	// inherited is what every target gets from good.yaml's defaults:.
 	inherited := checks.Target{
 		Timeout: 2 * time.Second, Schedule: "@every 1m0s", Every: time.Minute,
-		FailAfter: 2, RecoverAfter: 2, RemindEvery: 24 * time.Hour, EscalateAfter: 0,
+		FailAfter: 2, RecoverAfter: 2, RemindEvery: 24 * time.Hour, EscalateAfter: 0, AckExpires: 4 * time.Hour,
 		GroupWait: 5 * time.Second, FlapHigh: 60, FlapLow: 20, Tags: []string{"prod"},
 	}
 	with := func(f func(t *checks.Target)) checks.Target {

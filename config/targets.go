@@ -55,7 +55,7 @@ func builtinTarget() checks.Target {
 func settingKeys() []string {
 	return []string{
 		"every", "schedule", "timeout", "fail_after", "recover_after", "remind_every",
-		"escalate_after", "group_wait", "flap_high", "flap_low", "tags",
+		"escalate_after", "ack_expires", "group_wait", "flap_high", "flap_low", "tags",
 		"count", "ping_interval", "max_loss",
 		"method", "headers", "body", "expect_status", "contains", "max_latency",
 		"cert_days", "insecure_skip_verify", "ca_file",
@@ -167,6 +167,8 @@ func (d *decoder) setting(t *checks.Target, e entry, k string) {
 		setIf(&t.RemindEvery)(d.duration(n, k, nonNegative))
 	case "escalate_after":
 		setIf(&t.EscalateAfter)(d.duration(n, k, nonNegative))
+	case "ack_expires":
+		setIf(&t.AckExpires)(d.duration(n, k, nonNegative))
 	case "group_wait":
 		setIf(&t.GroupWait)(d.duration(n, k, nonNegative))
 	case "flap_high":
