@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tocsin/tocsin/checks"
 )
 
 // Ack is one acknowledgement of an incident: who took it, why, and from
@@ -35,9 +37,22 @@ var (
 	ErrNotAcked = errors.New("not acknowledged")
 )
 
-// muted reports whether st's alerts are held at now. t.mu must be held.
+// muted reports whether st's alerts are held at now by a mute.
 func (t *Tracker) muted(st TargetState, now time.Time) bool {
 	return st.MutedUntil.After(now)
+}
+
+// held reports whether tg's alerts are held at now: a mute or a
+// maintenance window.
+func (t *Tracker) held(tg checks.Target, st TargetState, now time.Time) bool {
+	if t.muted(st, now) {
+		return true
+	}
+	if t.opts.Held != nil {
+		_, h := t.opts.Held(tg, now)
+		return h
+	}
+	return false
 }
 
 // Ack acknowledges target's open incident for a: it records who, when, why
@@ -132,7 +147,7 @@ func (t *Tracker) Unack(ctx context.Context, target, by string) (TargetState, er
 	next := st
 	next.AckedBy, next.AckedAt = "", time.Time{}
 	inc.AckedBy, inc.AckedAt, inc.AckReason, inc.AckPlatform = "", time.Time{}, "", ""
-	inc.LastRemind, inc.Escalated = now, false
+	inc.ClockAt, inc.LastRemind, inc.Escalated = now, time.Time{}, false
 	ev := Event{Kind: EventUnack, Target: target, TargetKind: tg.Kind, Address: tg.Address(),
 		IncidentID: inc.ID, Time: now, Since: inc.Start, Actor: by, Cause: inc.Cause}
 	b := t.bufferedBatch(&next)

@@ -215,7 +215,7 @@ func TestTrackerUnack(t *testing.T) {
 		t.Errorf("UNACK event = %+v", ev)
 	}
 	inc, _ := h.store.incident(st.IncidentID)
-	if inc.AckedBy != "" || inc.AckReason != "" || !inc.LastRemind.Equal(h.now) {
+	if inc.AckedBy != "" || inc.AckReason != "" || !inc.ClockAt.Equal(h.now) {
 		t.Errorf("incident after unack = %+v: ack cleared, reminder clock restarted", inc)
 	}
 	// Acknowledged again afterwards.

@@ -108,10 +108,13 @@ type Incident struct {
 	// its other events until the mute or window ends (then the DOWN goes
 	// out and Quiet is cleared).
 	Quiet bool
-	// LastRemind is when the last reminder went out, or when the clock of
-	// reminders last restarted (the DOWN, an unack); zero: the start.
+	// ClockAt is when the current unacknowledged stretch of the announced
+	// outage began (the DOWN in chat, an unack): reminders and escalation
+	// count from it. Zero while quiet.
+	ClockAt time.Time
+	// LastRemind is when the last reminder of the stretch went out.
 	LastRemind time.Time
-	// Escalated: the escalation of this incident went out.
+	// Escalated: the stretch's escalation went out.
 	Escalated bool
 	// EndReason is "recovered" or "removed" once closed.
 	EndReason string

@@ -32,6 +32,12 @@ type TrackerOptions struct {
 	// those held from chat: a muted target's DOWN, its quiet incident's
 	// recovery ("console").
 	Local []string
+	// Held, when set, says whether a target's alerts are held at a time by
+	// something other than a mute (a maintenance window), and its name.
+	Held func(tg checks.Target, at time.Time) (why string, held bool)
+	// Oncall, when set, names the person on call at a time ("" nobody):
+	// reminders and escalations carry it in Event.Actor.
+	Oncall func(at time.Time) string
 }
 
 // maxBuffered bounds the results kept in memory while the store keeps
@@ -71,6 +77,10 @@ type Tracker struct {
 
 	// storeErr is the error of the last commit, nil once one succeeds.
 	storeErr error
+
+	// seen counts each target's results in this process: no new DOWN
+	// before fail_after of them (the startup grace).
+	seen map[string]int
 }
 
 // NewTracker loads the saved states from opts.Store. A target whose saved
@@ -91,6 +101,7 @@ func NewTracker(ctx context.Context, opts TrackerOptions) (*Tracker, error) {
 		states:  map[string]TargetState{},
 		open:    map[string]Incident{},
 		dirty:   map[string]struct{}{},
+		seen:    map[string]int{},
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -287,7 +298,16 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	if r.Time.IsZero() {
 		r.Time = t.now()
 	}
+	t.seen[r.Target]++
 	next, tr := step(t.states[r.Target], tg, r)
+	if tr == wentDown && t.seen[r.Target] < max(tg.FailAfter, 1) {
+		// Startup grace: failures counted before a restart may have been
+		// the restart's own doing (a dependency not up yet); the DOWN
+		// waits for fail_after checks of this process. The counters go
+		// on, so it comes at once when they have been made.
+		next.Status, next.Since = t.states[r.Target].Status, t.states[r.Target].Since
+		tr = noChange
+	}
 	// unknown → up announces nothing, so it needs no outbox write: losing
 	// it in a crash only means the next success decides it again.
 	if tr == noChange || tr == firstUp {
@@ -304,7 +324,10 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	switch tr {
 	case wentDown:
 		inc = Incident{ID: t.lastIncidentID + 1, Target: r.Target, Start: next.FailingSince, Cause: r.Reason,
-			Quiet: t.muted(next, r.Time)}
+			Quiet: t.held(tg, next, r.Time)}
+		if !inc.Quiet {
+			inc.ClockAt = r.Time
+		}
 		next.IncidentID = inc.ID
 		ev = Event{Kind: EventDown, Reason: r.Reason}
 	case wentUp:
@@ -435,8 +458,9 @@ func (t *Tracker) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Run flushes every FlushEvery until ctx ends, then flushes once more. A
-// failed periodic flush is logged and retried at the next tick; Run returns
+// Run flushes and applies the timed rules (Tick) every FlushEvery until
+// ctx ends, then flushes once more. A failed periodic flush or tick is
+// logged and retried at the next one; Run returns
 // the error of the final flush, nil when it succeeded.
 func (t *Tracker) Run(ctx context.Context) error {
 	tick := time.NewTicker(t.opts.FlushEvery)
@@ -446,6 +470,9 @@ func (t *Tracker) Run(ctx context.Context) error {
 		case <-tick.C:
 			if err := t.Flush(ctx); err != nil {
 				t.log.Error("state: periodic flush failed", "err", err)
+			}
+			if err := t.Tick(ctx); err != nil {
+				t.log.Error("state: timed rules failed; retried at the next tick", "err", err)
 			}
 		case <-ctx.Done():
 			// The last flush must outlive the ctx that ended Run, but not

@@ -460,10 +460,20 @@ func TestTrackerRestartKeepsFailingSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	h2 := newHarness(t, store, shop)
-	h2.feed(t, "shop", 3, "F")
+	// The startup grace: the stored streak (2) already reaches fail_after
+	// with one more failure, but no DOWN comes before fail_after checks of
+	// this process.
+	h2.feed(t, "shop", 3, "FF")
+	if evs := store.events(); len(evs) != 0 {
+		t.Fatalf("DOWN %+v within the startup grace", evs)
+	}
+	h2.feed(t, "shop", 5, "F")
 	evs := store.events()
-	if len(evs) != 1 || !evs[0].Since.Equal(at(1)) {
+	if len(evs) != 1 || evs[0].Kind != EventDown || !evs[0].Since.Equal(at(1)) {
 		t.Fatalf("events %+v, want a DOWN since %v (the first failure)", evs, at(1))
+	}
+	if st := mustGet(t, h2.tr, "shop"); st.ConsecFail != 5 {
+		t.Errorf("ConsecFail = %d, want 5: the grace holds the DOWN, not the count", st.ConsecFail)
 	}
 }
 

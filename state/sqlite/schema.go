@@ -128,6 +128,7 @@ ALTER TABLE incidents ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0;
 `,
 	// 3: the clocks of reminders and escalation, kept across restarts.
 	`
+ALTER TABLE incidents ADD COLUMN clock_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN last_remind INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0;
 `,

@@ -124,12 +124,12 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	}
 	if len(b.Incidents) > 0 {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO incidents
-			(`+incidentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+			(`+incidentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (id) DO UPDATE SET target=excluded.target, start=excluded.start,
 				end_at=excluded.end_at, cause=excluded.cause, acked_by=excluded.acked_by,
 				acked_at=excluded.acked_at, end_reason=excluded.end_reason,
 				ack_reason=excluded.ack_reason, ack_platform=excluded.ack_platform, quiet=excluded.quiet,
-				last_remind=excluded.last_remind, escalated=excluded.escalated`)
+				clock_at=excluded.clock_at, last_remind=excluded.last_remind, escalated=excluded.escalated`)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +137,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 		for _, in := range b.Incidents {
 			if _, err := st.ExecContext(ctx, in.ID, in.Target, nanos(in.Start), nanos(in.End), in.Cause,
 				in.AckedBy, nanos(in.AckedAt), in.EndReason, in.AckReason, in.AckPlatform, boolInt(in.Quiet),
-				nanos(in.LastRemind), boolInt(in.Escalated)); err != nil {
+				nanos(in.ClockAt), nanos(in.LastRemind), boolInt(in.Escalated)); err != nil {
 				return nil, fmt.Errorf("incident %d: %w", in.ID, err)
 			}
 		}
@@ -242,19 +242,20 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []checks.Result) error {
 }
 
 const incidentColumns = `id, target, start, end_at, cause, acked_by, acked_at, end_reason,
-	ack_reason, ack_platform, quiet, last_remind, escalated`
+	ack_reason, ack_platform, quiet, clock_at, last_remind, escalated`
 
 func scanIncident(sc interface{ Scan(...any) error }) (state.Incident, error) {
 	var (
 		in                  state.Incident
 		start, end, ackedAt int64
 		quiet, lastRemind   int64
-		escalated           int64
+		escalated, clockAt  int64
 	)
 	err := sc.Scan(&in.ID, &in.Target, &start, &end, &in.Cause, &in.AckedBy, &ackedAt, &in.EndReason,
-		&in.AckReason, &in.AckPlatform, &quiet, &lastRemind, &escalated)
+		&in.AckReason, &in.AckPlatform, &quiet, &clockAt, &lastRemind, &escalated)
 	in.Start, in.End, in.AckedAt = fromNanos(start), fromNanos(end), fromNanos(ackedAt)
 	in.Quiet, in.LastRemind, in.Escalated = quiet != 0, fromNanos(lastRemind), escalated != 0
+	in.ClockAt = fromNanos(clockAt)
 	return in, err
 }
 
