@@ -2,7 +2,8 @@
 // platform adapter (bot/slack, bot/discord) verifies and parses a request
 // into a Command, the Handler decides, and the adapter renders the Reply in
 // its platform's own form. The Handler holds the command logic (ping policy,
-// rate limit, ack, mute, status); adapters hold none. It never posts alerts:
+// rate limit, ack and unack, mute, status, who is on call); adapters hold
+// none. It never posts alerts:
 // an ack or mute goes to the state package, whose outbox edits the alerts.
 package bot
 
@@ -19,8 +20,10 @@ const (
 	CmdPing   = "ping"
 	CmdStatus = "status"
 	CmdAck    = "ack"
+	CmdUnack  = "unack"
 	CmdMute   = "mute"
 	CmdUnmute = "unmute"
+	CmdOncall = "oncall"
 	CmdHelp   = "help"
 )
 
@@ -46,8 +49,8 @@ type Command struct {
 	// Channel is where the command was given (platform id).
 	Channel string
 	// Allowed says the adapter found the user (and channel) permitted to
-	// act: ping, ack, mute and unmute are refused when it is false. Status
-	// and help are open to everyone who can reach the bot.
+	// act: ping, ack, unack, mute and unmute are refused when it is false.
+	// Status, oncall and help are open to everyone who can reach the bot.
 	Allowed bool
 	// Incident, when not 0, is the incident an Acknowledge button names:
 	// the ack is for that incident only, not for whatever is open now.
@@ -81,6 +84,10 @@ type State interface {
 	// Ack acknowledges the open incident of target (or, with incident not
 	// 0, that incident only).
 	Ack(ctx context.Context, target string, incident int64, ack state.Ack) (state.TargetState, error)
+	// Unack withdraws the acknowledgement of target's open incident, by
+	// by; reminders and escalation resume. Errors: state.ErrUnknownTarget,
+	// state.ErrNotDown, state.ErrNotAcked, or the store's.
+	Unack(ctx context.Context, target string, by string) (state.TargetState, error)
 	// Mute holds target's alerts until until; Unmute ends a mute.
 	Mute(ctx context.Context, target string, until time.Time, by string) (state.TargetState, error)
 	Unmute(ctx context.Context, target string, by string) (state.TargetState, error)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tocsin/tocsin/checks"
+	"github.com/tocsin/tocsin/oncall"
 )
 
 // Settings is the part of the config the Handler obeys. Options.Settings
@@ -26,6 +27,9 @@ type Settings struct {
 	// RatePer; either ≤ 0 means the config's default, 5 per minute.
 	RateLimit int
 	RatePer   time.Duration
+	// Oncall is the on-call rotation (config oncall:), which /oncall and
+	// /status show; nil when there is none.
+	Oncall *oncall.Rotation
 }
 
 // Options configures a Handler.
@@ -79,7 +83,8 @@ func NewPinger(resolver *net.Resolver, mode checks.ICMPMode) Pinger {
 	}
 }
 
-// Handler answers Commands: ping, status, ack, mute, unmute and help. It
+// Handler answers Commands: ping, status, ack, unack, mute, unmute,
+// oncall and help. It
 // is safe for concurrent use; the rate limit is the only state it keeps.
 type Handler struct {
 	state    State
@@ -133,13 +138,17 @@ func (h *Handler) Handle(ctx context.Context, cmd Command) (resp Response) {
 	case CmdPing:
 		return h.handlePing(cmd)
 	case CmdStatus:
-		return Response{Now: h.handleStatus(cmd)}
+		return Response{Now: h.withOncall(cmd, h.handleStatus(cmd))}
 	case CmdAck:
 		return Response{Now: h.handleAck(ctx, cmd)}
+	case CmdUnack:
+		return Response{Now: h.handleUnack(ctx, cmd)}
 	case CmdMute:
 		return Response{Now: h.handleMute(ctx, cmd)}
 	case CmdUnmute:
 		return Response{Now: h.handleUnmute(ctx, cmd)}
+	case CmdOncall:
+		return Response{Now: h.handleOncall(cmd)}
 	case CmdHelp, "":
 		return Response{Now: help("")}
 	}
@@ -151,8 +160,10 @@ var usages = [][2]string{
 	{"ping HOST", "ICMP echo (3) to a target (by name or host) or a host in bot.ping_allow"},
 	{"status [TARGET]", "how many targets are up and down, and each one down; or one target's detail"},
 	{"ack TARGET [REASON…]", "acknowledge TARGET's open incident"},
+	{"unack TARGET", "withdraw the acknowledgement of TARGET's incident; reminders resume"},
 	{"mute TARGET DURATION", "hold TARGET's alerts for DURATION (30m, 2h, 1d; at most 30d)"},
 	{"unmute TARGET", "end TARGET's mute"},
+	{"oncall", "who is on call now, until when, and who is next"},
 	{"help", "this list"},
 }
 

@@ -25,6 +25,7 @@ type fakeState struct {
 	ack    func(target string, incident int64, a state.Ack) (state.TargetState, error)
 	mute   func(target string, until time.Time, by string) (state.TargetState, error)
 	unmute func(target string, by string) (state.TargetState, error)
+	unack  func(target string, by string) (state.TargetState, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -70,6 +71,16 @@ func (f *fakeState) Mute(_ context.Context, target string, until time.Time, by s
 	}
 	ts, err := f.find(target)
 	ts.MutedUntil = until
+	return ts, err
+}
+
+func (f *fakeState) Unack(_ context.Context, target string, by string) (state.TargetState, error) {
+	f.record("unack %q %q", target, by)
+	if f.unack != nil {
+		return f.unack(target, by)
+	}
+	ts, err := f.find(target)
+	ts.AckedBy, ts.AckedAt = "", time.Time{}
 	return ts, err
 }
 
@@ -668,8 +679,8 @@ func TestHelp(t *testing.T) {
 			if resp.Now.Text != tt.wantText || !resp.Now.Ephemeral || resp.Later != nil {
 				t.Errorf("got %+v, want ephemeral %q", resp.Now, tt.wantText)
 			}
-			for _, u := range []string{"ping HOST", "status [TARGET]", "ack TARGET [REASON…]",
-				"mute TARGET DURATION", "unmute TARGET", "help"} {
+			for _, u := range []string{"ping HOST", "status [TARGET]", "ack TARGET [REASON…]", "unack TARGET",
+				"mute TARGET DURATION", "unmute TARGET", "oncall", "help"} {
 				if !strings.Contains(resp.Now.Block, "\n"+u+" ") && !strings.HasPrefix(resp.Now.Block, u+" ") {
 					t.Errorf("help lacks %q:\n%s", u, resp.Now.Block)
 				}

@@ -19,8 +19,9 @@ const (
 )
 
 // Commands returns the definitions of tocsin's slash commands: /ping host,
-// /status [target], /ack target [reason], /mute target duration, /unmute
-// target and /help. Target options autocomplete from the configured
+// /status [target], /ack target [reason], /unack target, /mute target
+// duration, /unmute target, /oncall and /help. Target options
+// autocomplete from the configured
 // targets. The commands are for guilds only (dm_permission false); who may
 // act is decided by tocsin (Options.AckRoles), not by Discord's
 // permissions. Each call returns new values.
@@ -64,6 +65,8 @@ func Commands() []*discordgo.ApplicationCommand {
 				Description: "why, or what is being done about it",
 				MaxLength:   300,
 			}),
+		cmd(bot.CmdUnack, "Withdraw the acknowledgement of a target's incident; reminders resume",
+			target(true, "the acknowledged target")),
 		cmd(bot.CmdMute, "Hold a target's alerts for a while",
 			target(true, "the target to mute"),
 			&discordgo.ApplicationCommandOption{
@@ -75,6 +78,7 @@ func Commands() []*discordgo.ApplicationCommand {
 			}),
 		cmd(bot.CmdUnmute, "End a target's mute",
 			target(true, "the muted target")),
+		cmd(bot.CmdOncall, "Who is on call now, until when, and who is next"),
 		cmd(bot.CmdHelp, "List tocsin's commands"),
 	}
 }

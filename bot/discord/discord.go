@@ -98,8 +98,8 @@ type Options struct {
 	// APIURL replaces https://discord.com (discord.api_url); paths keep
 	// /api/v9/….
 	APIURL string
-	// AckRoles are the role ids whose members may ping, ack, mute and
-	// unmute (discord.ack_roles); empty allows everyone. Outside a guild
+	// AckRoles are the role ids whose members may ping, ack, unack, mute
+	// and unmute (discord.ack_roles); empty allows everyone. Outside a guild
 	// (a DM) nobody has a role, so a non-empty AckRoles allows nobody
 	// there.
 	AckRoles []string
@@ -318,7 +318,8 @@ func optionValues(opts []*discordgo.ApplicationCommandInteractionDataOption) map
 
 // command parses a slash command into a Command: its name and its options
 // as Args in the order the Handler reads them (ping HOST; status [TARGET];
-// ack TARGET [REASON words…]; mute TARGET DURATION; unmute TARGET; help).
+// ack TARGET [REASON words…]; unack TARGET; mute TARGET DURATION; unmute
+// TARGET; oncall; help).
 // ok is false when the interaction carries no command data.
 func (a *adapter) command(i *discordgo.Interaction) (cmd bot.Command, ok bool) {
 	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
@@ -344,7 +345,7 @@ func (a *adapter) command(i *discordgo.Interaction) (cmd bot.Command, ok bool) {
 		cmd.Args = append([]string{opt[optTarget]}, strings.Fields(opt[optReason])...)
 	case bot.CmdMute:
 		cmd.Args = []string{opt[optTarget], opt[optDuration]}
-	case bot.CmdUnmute:
+	case bot.CmdUnack, bot.CmdUnmute:
 		cmd.Args = []string{opt[optTarget]}
 	}
 	return cmd, true

@@ -250,7 +250,7 @@ func TestCommandsFollowDiscordRules(t *testing.T) {
 			}
 		})
 	}
-	want := []string{"ping", "status", "ack", "mute", "unmute", "help"}
+	want := []string{"ping", "status", "ack", "unack", "mute", "unmute", "oncall", "help"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("commands %v, want %v", names, want)
 	}
@@ -266,7 +266,9 @@ func TestCommandsFollowDiscordRules(t *testing.T) {
 		"status": {{"target", false, true}},
 		"ack":    {{"target", true, true}, {"reason", false, false}},
 		"mute":   {{"target", true, true}, {"duration", true, false}},
+		"unack":  {{"target", true, true}},
 		"unmute": {{"target", true, true}},
+		"oncall": nil,
 		"help":   nil,
 	}
 	for _, c := range cmds {
@@ -315,8 +317,12 @@ func TestParseCommand(t *testing.T) {
 			want: bot.Command{Name: "unmute", Args: []string{"shop"}, User: bot.User{ID: "5001", Name: "al"}, Allowed: true}},
 		{name: "help", js: interactionJSON(2, commandData("help"), alice),
 			want: bot.Command{Name: "help", User: bot.User{ID: "5001", Name: "al"}, Allowed: true}},
-		{name: "unknown command passes for the Handler to answer", js: interactionJSON(2, commandData("oncall"), alice),
-			want: bot.Command{Name: "oncall", User: bot.User{ID: "5001", Name: "al"}, Allowed: true}},
+		{name: "unack", js: interactionJSON(2, commandData("unack", opt{name: "target", value: " shop "}), carol),
+			want: bot.Command{Name: "unack", Args: []string{"shop"}, User: bot.User{ID: "5003", Name: "carol"}, Allowed: true}},
+		{name: "oncall", js: interactionJSON(2, commandData("oncall"), bob),
+			want: bot.Command{Name: "oncall", User: bot.User{ID: "5002", Name: "Bob B."}, Allowed: true}},
+		{name: "unknown command passes for the Handler to answer", js: interactionJSON(2, commandData("frobnicate"), alice),
+			want: bot.Command{Name: "frobnicate", User: bot.User{ID: "5001", Name: "al"}, Allowed: true}},
 		{name: "in a DM: the user", js: interactionJSON(2, commandData("status"), dave),
 			want: bot.Command{Name: "status", User: bot.User{ID: "5004", Name: "Dave D."}, Allowed: true}},
 
@@ -331,6 +337,8 @@ func TestParseCommand(t *testing.T) {
 			want: bot.Command{Name: "ping", Args: []string{"db"}, User: bot.User{ID: "5003", Name: "carol"}, Allowed: false}},
 		{name: "no roles in a DM", roles: []string{roleOnCall}, js: interactionJSON(2, commandData("unmute", opt{name: "target", value: "db"}), dave),
 			want: bot.Command{Name: "unmute", Args: []string{"db"}, User: bot.User{ID: "5004", Name: "Dave D."}, Allowed: false}},
+		{name: "unack, role not held", roles: []string{roleOnCall}, js: interactionJSON(2, commandData("unack", opt{name: "target", value: "db"}), bob),
+			want: bot.Command{Name: "unack", Args: []string{"db"}, User: bot.User{ID: "5002", Name: "Bob B."}, Allowed: false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,6 +424,8 @@ func TestAutocomplete(t *testing.T) {
 			wantPrefix: []string{"d"}, want: []string{"db"}},
 		{name: "at most 25", names: many, command: "mute",
 			opts: []opt{{name: "target", value: "web", focused: true}}, wantPrefix: []string{"web"}, want: many[:25]},
+		{name: "unack", names: []string{"shop", "db"}, command: "unack",
+			opts: []opt{{name: "target", value: "s", focused: true}}, wantPrefix: []string{"s"}, want: []string{"shop"}},
 		{name: "none match", names: []string{"shop"}, command: "unmute",
 			opts: []opt{{name: "target", value: "zz", focused: true}}, wantPrefix: []string{"zz"}, want: nil},
 		{name: "another option focused", names: []string{"shop"}, command: "mute",

@@ -106,7 +106,7 @@ func TestGateway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
-	// Registration: the six commands, in the guild.
+	// Registration: the eight commands, in the guild.
 	if err := Register(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestGateway(t *testing.T) {
 		}
 		names = append(names, c.Name)
 	}
-	if strings.Join(names, " ") != "ping status ack mute unmute help" {
+	if strings.Join(names, " ") != "ping status ack unack mute unmute oncall help" {
 		t.Fatalf("registered %v", names)
 	}
 

@@ -471,8 +471,8 @@ func TestRegister(t *testing.T) {
 				t.Fatalf("call %s %s (auth %q)", c.Method, c.Path, c.Auth)
 			}
 			var cmds []struct{ Name string }
-			if err := json.Unmarshal(c.Body["array"].(json.RawMessage), &cmds); err != nil || len(cmds) != 6 {
-				t.Errorf("registered %+v (%v), want 6 commands", cmds, err)
+			if err := json.Unmarshal(c.Body["array"].(json.RawMessage), &cmds); err != nil || len(cmds) != 8 {
+				t.Errorf("registered %+v (%v), want 8 commands", cmds, err)
 			}
 		})
 	}

@@ -19,8 +19,10 @@ type manifest struct {
 			DisplayName string `yaml:"display_name"`
 		} `yaml:"bot_user"`
 		SlashCommands []struct {
-			Command string `yaml:"command"`
-			URL     string `yaml:"url"`
+			Command     string `yaml:"command"`
+			URL         string `yaml:"url"`
+			Description string `yaml:"description"`
+			UsageHint   string `yaml:"usage_hint"`
 		} `yaml:"slash_commands"`
 	} `yaml:"features"`
 	OAuthConfig struct {
@@ -89,6 +91,36 @@ func TestManifests(t *testing.T) {
 				}
 				if got := a.slashCommand(slack.SlashCommand{Command: sc.Command, Text: text}); got.Name != want {
 					t.Errorf("%s %s parsed as %q, want %q", sc.Command, text, got.Name, want)
+				}
+				// Slack's limits (the manifest schema).
+				if n := len([]rune(sc.Description)); n < 1 || n > 2000 {
+					t.Errorf("%s: description of %d characters, want 1-2000", sc.Command, n)
+				}
+				if n := len([]rune(sc.UsageHint)); n > 1000 {
+					t.Errorf("%s: usage_hint of %d characters, at most 1000", sc.Command, n)
+				}
+				if sc.Command != "/tocsin" {
+					continue
+				}
+				// The main command's hint offers every command, and each
+				// reaches the handler under its name.
+				hint := map[string]bool{}
+				for _, alt := range strings.Split(sc.UsageHint, "|") {
+					if f := strings.Fields(alt); len(f) > 0 {
+						hint[f[0]] = true
+					}
+				}
+				for _, name := range []string{bot.CmdPing, bot.CmdStatus, bot.CmdAck, bot.CmdUnack,
+					bot.CmdMute, bot.CmdUnmute, bot.CmdOncall, bot.CmdHelp} {
+					if !hint[name] {
+						t.Errorf("%s: usage_hint %q does not offer %s", sc.Command, sc.UsageHint, name)
+					}
+					if !strings.Contains(sc.Description, name) {
+						t.Errorf("%s: description %q does not name %s", sc.Command, sc.Description, name)
+					}
+					if got := a.slashCommand(slack.SlashCommand{Command: sc.Command, Text: name + " x"}); got.Name != name {
+						t.Errorf("%s %s x parsed as %q", sc.Command, name, got.Name)
+					}
 				}
 			}
 			slices.Sort(names)

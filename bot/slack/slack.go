@@ -5,8 +5,8 @@
 // the app's signing secret) and Socket Mode (RunSocketMode, a WebSocket
 // opened with the app-level token, no public URL needed).
 //
-// Slash commands: the main form is "/tocsin ping|status|ack|mute|unmute|help
-// …" (any command name that is not itself a tocsin command takes its first
+// Slash commands: the main form is "/tocsin
+// ping|status|ack|unack|mute|unmute|oncall|help …" (any command name that is not itself a tocsin command takes its first
 // word as the command, so the app may register it under another name), and
 // "/ping HOST" (likewise "/ack …" and the other command names, should the
 // app register them). "/tocsin" alone asks for help.
@@ -86,7 +86,7 @@ type Options struct {
 	// Slack's. A missing trailing "/" is added.
 	APIURL string
 	// AllowedUsers are the user ids or names (slack.allowed_users) who may
-	// ping, ack, mute and unmute; empty allows everyone.
+	// ping, ack, unack, mute and unmute; empty allows everyone.
 	AllowedUsers []string
 	// AllowedChannels are the channel ids (slack.allowed_channels) where
 	// they may; empty allows any.
@@ -153,8 +153,8 @@ func (a *adapter) allowed(u bot.User, channel string) bool {
 
 // commandNames are the names a slash command may carry itself ("/ping").
 var commandNames = map[string]bool{
-	bot.CmdPing: true, bot.CmdStatus: true, bot.CmdAck: true,
-	bot.CmdMute: true, bot.CmdUnmute: true, bot.CmdHelp: true,
+	bot.CmdPing: true, bot.CmdStatus: true, bot.CmdAck: true, bot.CmdUnack: true,
+	bot.CmdMute: true, bot.CmdUnmute: true, bot.CmdOncall: true, bot.CmdHelp: true,
 }
 
 // slashCommand parses a slash command: "/ping HOST" is Name "ping" with Args
