@@ -216,7 +216,7 @@ func (s *discordSetup) message(id string) fakediscord.Message {
 func TestDiscordHTTPInteractions(t *testing.T) {
 	s := newDiscordSetup(t, true, false)
 	d := s.start(t)
-	d.waitFor("commands registered", 15*time.Second, func() bool { return len(s.fake.Commands(discordApp, discordGuild)) == 6 })
+	d.waitFor("commands registered", 15*time.Second, func() bool { return len(s.fake.Commands(discordApp, discordGuild)) == 8 })
 	d.waitFor("flip up", 15*time.Second, func() bool { return d.status("flip").Status == "up" })
 
 	// PING → PONG; a forged or stale request → 401.
@@ -317,7 +317,7 @@ func TestDiscordGateway(t *testing.T) {
 	if err := s.fake.WaitReady(waitCtx(t, 15*time.Second)); err != nil {
 		t.Fatalf("tocsin did not identify on the gateway: %v", err)
 	}
-	d.waitFor("commands registered", 15*time.Second, func() bool { return len(s.fake.Commands(discordApp, discordGuild)) == 6 })
+	d.waitFor("commands registered", 15*time.Second, func() bool { return len(s.fake.Commands(discordApp, discordGuild)) == 8 })
 	d.waitFor("flip up", 15*time.Second, func() bool { return d.status("flip").Status == "up" })
 	s.flip.failing.Store(true)
 	alert := s.waitAlert(d, 1, 20*time.Second)

@@ -14,9 +14,11 @@ import (
 	botslack "github.com/tocsin/tocsin/bot/slack"
 	"github.com/tocsin/tocsin/checks"
 	"github.com/tocsin/tocsin/config"
+	"github.com/tocsin/tocsin/maintenance"
 	"github.com/tocsin/tocsin/notify"
 	discordnotify "github.com/tocsin/tocsin/notify/discord"
 	slacknotify "github.com/tocsin/tocsin/notify/slack"
+	"github.com/tocsin/tocsin/oncall"
 	"github.com/tocsin/tocsin/state"
 )
 
@@ -51,26 +53,51 @@ func (s *swapNotifier) Reply(ctx context.Context, ref notify.Ref, ev state.Event
 	return s.cur().Reply(ctx, ref, ev)
 }
 
-// newSlackNotifier builds the Slack provider of cfg.Slack.
-func newSlackNotifier(c *config.Slack, log *slog.Logger) (notify.Notifier, error) {
-	return slacknotify.New(slacknotify.Config{
+// newSlackNotifier builds the Slack provider of cfg.Slack, mentioning the
+// on-call rotation's Slack ids.
+func newSlackNotifier(cfg *config.Config, log *slog.Logger) (notify.Notifier, error) {
+	c := cfg.Slack
+	n, err := slacknotify.New(slacknotify.Config{
 		Token:   c.BotToken,
 		Channel: c.Channel,
 		APIURL:  c.APIURL,
 		Logger:  log.With("notifier", "slack"),
 	})
+	if err != nil {
+		return nil, err
+	}
+	people, escalate := map[string]string{}, ""
+	if oc := cfg.Oncall; oc != nil {
+		for _, p := range oc.Rotation {
+			people[p.Name] = p.Slack
+		}
+		escalate = oc.EscalateTo.Slack
+	}
+	return notify.WithMentions(n, slacknotify.MentionsFor(people, escalate)), nil
 }
 
 // newDiscordNotifier builds the Discord provider of cfg.Discord: as the bot,
 // or through the webhook in alert-only setups.
-func newDiscordNotifier(c *config.Discord, log *slog.Logger) (notify.Notifier, error) {
-	return discordnotify.New(discordnotify.Config{
+func newDiscordNotifier(cfg *config.Config, log *slog.Logger) (notify.Notifier, error) {
+	c := cfg.Discord
+	n, err := discordnotify.New(discordnotify.Config{
 		Token:      c.BotToken,
 		ChannelID:  c.ChannelID,
 		WebhookURL: c.WebhookURL,
 		APIURL:     c.APIURL,
 		Logger:     log.With("notifier", "discord"),
 	})
+	if err != nil {
+		return nil, err
+	}
+	people, escalate := map[string]string{}, ""
+	if oc := cfg.Oncall; oc != nil {
+		for _, p := range oc.Rotation {
+			people[p.Name] = p.Discord
+		}
+		escalate = oc.EscalateTo.DiscordRole
+	}
+	return notify.WithMentions(n, discordnotify.MentionsFor(people, escalate)), nil
 }
 
 // secretsOf lists the config's secrets, redacted from every delivery error.
@@ -83,6 +110,36 @@ func secretsOf(cfg *config.Config) []string {
 		out = append(out, d.BotToken, d.WebhookURL)
 	}
 	return out
+}
+
+// rules are the config's time-based rules in force: who is on call and
+// the maintenance windows. A reload replaces them as one.
+type rules struct {
+	rotation *oncall.Rotation
+	windows  *maintenance.Windows
+}
+
+func newRules(cfg *config.Config) (*rules, error) {
+	w, err := maintenance.New(cfg.Maintenance)
+	if err != nil {
+		return nil, fmt.Errorf("maintenance: %w", err)
+	}
+	return &rules{rotation: oncall.New(cfg.Oncall), windows: w}, nil
+}
+
+// oncallAt names the person on call at t ("" nobody): the tracker's
+// reminders and escalations carry it.
+func (d *daemon) oncallAt(t time.Time) string {
+	if cur, _, _, ok := d.rules.Load().rotation.At(t); ok {
+		return cur.Name
+	}
+	return ""
+}
+
+// held says whether a maintenance window holds tg's alerts at t.
+func (d *daemon) held(tg checks.Target, t time.Time) (string, bool) {
+	name, _, ok := d.rules.Load().windows.Active(tg, t)
+	return name, ok
 }
 
 // chat is the daemon's chat side: the command handler and the adapters
@@ -107,7 +164,7 @@ func (d *daemon) newChat(cfg *config.Config, log *slog.Logger) (*chat, error) {
 		Settings: func() bot.Settings {
 			cur := d.config()
 			return bot.Settings{Targets: cur.Targets, PingAllow: cur.Bot.PingAllow,
-				RateLimit: cur.Bot.RateLimit, RatePer: cur.Bot.RatePer}
+				RateLimit: cur.Bot.RateLimit, RatePer: cur.Bot.RatePer, Oncall: d.rules.Load().rotation}
 		},
 		Logger: log.With("part", "bot"),
 	})

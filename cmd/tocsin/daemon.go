@@ -67,6 +67,8 @@ type daemon struct {
 	cfgp atomic.Pointer[config.Config]
 	// slack and discord are the chat notifiers, nil when off.
 	slack, discord *swapNotifier
+	// rules are the on-call rotation and maintenance windows in force.
+	rules atomic.Pointer[rules]
 }
 
 // config returns the config in force.
@@ -134,9 +136,15 @@ func (d *daemon) run(parent context.Context) int {
 		}
 	}()
 
+	rs, err := newRules(d.cfg)
+	if err != nil {
+		fmt.Fprintln(d.e.stderr, "tocsin run:", err)
+		return exitBad
+	}
+	d.rules.Store(rs)
 	notifiers := []notify.Notifier{console.New(d.e.stdout)}
 	if d.cfg.Slack != nil {
-		sn, err := newSlackNotifier(d.cfg.Slack, log)
+		sn, err := newSlackNotifier(d.cfg, log)
 		if err != nil {
 			fmt.Fprintln(d.e.stderr, "tocsin run: slack:", err)
 			return exitBad
@@ -145,7 +153,7 @@ func (d *daemon) run(parent context.Context) int {
 		notifiers = append(notifiers, d.slack)
 	}
 	if d.cfg.Discord != nil {
-		dn, err := newDiscordNotifier(d.cfg.Discord, log)
+		dn, err := newDiscordNotifier(d.cfg, log)
 		if err != nil {
 			fmt.Fprintln(d.e.stderr, "tocsin run: discord:", err)
 			return exitBad
@@ -183,6 +191,8 @@ func (d *daemon) run(parent context.Context) int {
 		Store:     d.store,
 		Notifiers: names,
 		Local:     []string{names[0]},
+		Held:      d.held,
+		Oncall:    d.oncallAt,
 		Logger:    log,
 		OnEvent:   d.disp.Wake,
 	})
@@ -394,6 +404,11 @@ func (d *daemon) reload() {
 		log.Error("config reload: schedule", "err", err)
 	}
 	d.reopenResultsLog(cfg.ResultsLog)
+	if rs, err := newRules(cfg); err != nil {
+		log.Error("config reload: on-call and maintenance kept as they were", "err", err)
+	} else {
+		d.rules.Store(rs)
+	}
 	d.reloadChat(old, cfg)
 	d.cfg = cfg
 	d.cfgp.Store(cfg)
@@ -413,7 +428,7 @@ func (d *daemon) reloadChat(old, cfg *config.Config) {
 		log.Warn("turning a chat platform on or off takes effect at the next restart")
 	}
 	if d.slack != nil && cfg.Slack != nil {
-		sn, err := newSlackNotifier(cfg.Slack, log)
+		sn, err := newSlackNotifier(cfg, log)
 		if err != nil {
 			log.Error("config reload: slack notifier kept as it was", "err", err)
 		} else {
@@ -421,7 +436,7 @@ func (d *daemon) reloadChat(old, cfg *config.Config) {
 		}
 	}
 	if d.discord != nil && cfg.Discord != nil {
-		dn, err := newDiscordNotifier(cfg.Discord, log)
+		dn, err := newDiscordNotifier(cfg, log)
 		if err != nil {
 			log.Error("config reload: discord notifier kept as it was", "err", err)
 		} else {
