@@ -42,17 +42,28 @@ func (t *Tracker) muted(st TargetState, now time.Time) bool {
 	return st.MutedUntil.After(now)
 }
 
-// held reports whether tg's alerts are held at now: a mute or a
-// maintenance window.
+// held reports whether tg's alerts are held at now: a mute, a maintenance
+// window, or flapping. t.mu must be held.
 func (t *Tracker) held(tg checks.Target, st TargetState, now time.Time) bool {
+	return t.holdNote(tg, st, now) != ""
+}
+
+// holdNote is the console note of what holds tg's alerts at now,
+// "(muted)" for a mute or a maintenance window, "(flapping)", or "" when
+// nothing does. t.mu must be held.
+func (t *Tracker) holdNote(tg checks.Target, st TargetState, now time.Time) string {
 	if t.muted(st, now) {
-		return true
+		return "(muted)"
 	}
 	if t.opts.Held != nil {
-		_, h := t.opts.Held(tg, now)
-		return h
+		if _, h := t.opts.Held(tg, now); h {
+			return "(muted)"
+		}
 	}
-	return false
+	if t.flaps[tg.Name].on {
+		return "(flapping)"
+	}
+	return ""
 }
 
 // Ack acknowledges target's open incident for a: it records who, when, why

@@ -239,3 +239,65 @@ func TestTrackerTickSurvivesRestart(t *testing.T) {
 		t.Errorf("the next reminder after a restart: %+v", got)
 	}
 }
+
+// TestTrackerFlapping: a target that keeps changing state gets one
+// FLAPPING notice instead of a stream of DOWN and UP alerts; its changes
+// still reach the console, marked (flapping); when it settles down, the
+// notice says so and the outage it settled into is announced.
+func TestTrackerFlapping(t *testing.T) {
+	store := newMemStore()
+	tg := httpTarget("shop", 1, 1)
+	tg.FlapHigh, tg.FlapLow = 50, 25
+	h := newHarness(t, store, tg)
+	h.feed(t, "shop", 0, strings.Repeat("FO", 15)) // 30 results, 29 changes
+	var chatDown, chatUp, localDown, flapStart int
+	for _, b := range store.committed() {
+		toChat := slices.Equal(b.Notifiers, testNotifiers)
+		for _, ev := range b.Events {
+			switch {
+			case ev.Kind == EventFlapping && toChat:
+				flapStart++
+				if !strings.Contains(ev.Reason, "% of the last 21 checks") {
+					t.Errorf("flapping notice %q", ev.Reason)
+				}
+			case ev.Kind == EventDown && toChat:
+				chatDown++
+			case ev.Kind == EventUp && toChat:
+				chatUp++
+			case ev.Kind == EventDown:
+				localDown++
+				if ev.Note != "(flapping)" {
+					t.Errorf("held DOWN note %q, want (flapping)", ev.Note)
+				}
+			}
+		}
+	}
+	if flapStart != 1 {
+		t.Errorf("%d FLAPPING notices, want 1", flapStart)
+	}
+	if chatDown > 6 || chatUp != chatDown || localDown < 8 {
+		t.Errorf("chat saw %d DOWN and %d UP, the console alone %d DOWN: want a few before the notice, then quiet",
+			chatDown, chatUp, localDown)
+	}
+
+	// It settles into an outage: the notice that flapping stopped, then
+	// the DOWN, released by the next tick.
+	n := len(store.committed())
+	h.feed(t, "shop", 100, strings.Repeat("F", 21))
+	h.now = at(200)
+	if err := h.tr.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range store.committed()[n:] {
+		for _, ev := range b.Events {
+			if slices.Equal(b.Notifiers, testNotifiers) {
+				got = append(got, string(ev.Kind)+" "+ev.Reason)
+			}
+		}
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "FLAPPING stopped flapping") || !strings.HasSuffix(got[0], "it is down") ||
+		!strings.HasPrefix(got[1], "DOWN HTTP 503") {
+		t.Errorf("after settling down, chat got %q", got)
+	}
+}

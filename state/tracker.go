@@ -81,6 +81,15 @@ type Tracker struct {
 	// seen counts each target's results in this process: no new DOWN
 	// before fail_after of them (the startup grace).
 	seen map[string]int
+	// flaps is each target's flap detection, in memory: a restart starts
+	// every history afresh.
+	flaps map[string]flapTrack
+}
+
+// flapTrack is one target's flap history and verdict.
+type flapTrack struct {
+	h  flapHistory
+	on bool
 }
 
 // NewTracker loads the saved states from opts.Store. A target whose saved
@@ -102,6 +111,7 @@ func NewTracker(ctx context.Context, opts TrackerOptions) (*Tracker, error) {
 		open:    map[string]Incident{},
 		dirty:   map[string]struct{}{},
 		seen:    map[string]int{},
+		flaps:   map[string]flapTrack{},
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -308,13 +318,42 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		next.Status, next.Since = t.states[r.Target].Status, t.states[r.Target].Since
 		tr = noChange
 	}
+	// Flap detection first: a target that starts flapping with this result
+	// has its DOWN held already.
+	prevFlap := t.flaps[r.Target]
+	flap := prevFlap
+	flap.h = flap.h.add(r.OK)
+	pct := flap.h.percent()
+	flap.on = tg.FlapHigh > 0 && flapping(flap.on, pct, tg.FlapHigh, tg.FlapLow)
+	t.flaps[r.Target] = flap
+	var flapEv *Event
+	if flap.on != prevFlap.on {
+		flapEv = &Event{Kind: EventFlapping, Target: r.Target, TargetKind: tg.Kind, Address: tg.Address(), Time: r.Time,
+			Reason: fmt.Sprintf("state changed in %.0f%% of the last %d checks", pct, flapResults)}
+		if !flap.on {
+			flapEv.Reason = fmt.Sprintf("stopped flapping (%.0f%% of the last %d checks); it is %s", pct, flapResults, next.Status)
+		}
+	}
 	// unknown → up announces nothing, so it needs no outbox write: losing
 	// it in a crash only means the next success decides it again.
 	if tr == noChange || tr == firstUp {
 		t.states[r.Target] = next
 		t.dirty[r.Target] = struct{}{}
 		t.buffer(r)
+		if flapEv == nil {
+			t.mu.Unlock()
+			return nil
+		}
+		b := t.bufferedBatch(nil)
+		b.Events = append(b.Events, *flapEv)
+		if err := t.commit(ctx, b); err != nil {
+			t.flaps[r.Target] = prevFlap // decided again by the next result
+			t.mu.Unlock()
+			return fmt.Errorf("state: %s: commit: %w", r.Target, err)
+		}
+		t.clearBuffer()
 		t.mu.Unlock()
+		t.notify()
 		return nil
 	}
 
@@ -344,10 +383,10 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	}
 	b := t.bufferedBatch(&next)
 	if inc.Quiet {
-		// Begun while muted: chat never heard of it, so it hears nothing
+		// Begun while held: chat never heard of it, so it hears nothing
 		// of its end either.
 		b.Notifiers = t.opts.Local
-		ev.Note = "(muted)"
+		ev.Note = t.holdNote(tg, next, r.Time)
 	}
 	ev.Cause = inc.Cause
 	b.Results = append(b.Results, r)
@@ -362,6 +401,7 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		// Keep the result for the history, not the transition: the state
 		// stays as it was, so the next result decides again.
 		t.buffer(r)
+		t.flaps[r.Target] = prevFlap
 		t.mu.Unlock()
 		return fmt.Errorf("state: %s: commit: %w", r.Target, err)
 	}
@@ -374,8 +414,17 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	case wentUp:
 		delete(t.open, r.Target)
 	}
+	var flapErr error
+	if flapEv != nil {
+		// Its own commit: it goes to chat whatever the transition's
+		// audience was.
+		flapErr = t.commit(ctx, &Batch{Events: []Event{*flapEv}, Notifiers: t.opts.Notifiers})
+	}
 	t.mu.Unlock()
 	t.notify()
+	if flapErr != nil {
+		return fmt.Errorf("state: %s: flapping notice: %w", r.Target, flapErr)
+	}
 	return nil
 }
 
