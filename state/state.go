@@ -73,6 +73,30 @@ type Event struct {
 	// a later event (a recovery, a mute) keeps showing who took it.
 	AckedBy string
 	AckedAt time.Time
+	// Group is the id of the incident whose alert this event's incident
+	// shares (its group's leader: the first DOWN of a storm, or a parent
+	// that is down), 0 when the incident has an alert of its own. A DOWN
+	// with Group set and not equal to IncidentID joins the leader's alert
+	// (an edit) instead of posting a new one.
+	Group int64
+	// Members is the group as it stood when the event happened, leader
+	// first, when Group is set: what a grouped alert shows ("12 targets
+	// down: …"). It may be long (a 500-target storm): renderers summarise.
+	Members []GroupMember
+}
+
+// GroupMember is one target of a grouped alert.
+type GroupMember struct {
+	Target     string
+	IncidentID int64
+	// Status is StatusDown while its outage lasts, StatusUp once over.
+	Status  Status
+	Cause   string
+	Since   time.Time
+	AckedBy string
+	// HeldBy names the parent (depends_on) that is down and explains this
+	// member's outage; "" for a member of a storm.
+	HeldBy string
 }
 
 // Delivery is one event waiting in the outbox for one notifier.
