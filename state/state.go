@@ -140,6 +140,15 @@ type Incident struct {
 	LastRemind time.Time
 	// Escalated: the stretch's escalation went out.
 	Escalated bool
+	// Group is the incident whose alert this one shares (its group's
+	// leader; its own id for a leader), 0 for an incident alone.
+	Group int64
+	// HeldBy names the parent whose outage explains this one (depends_on).
+	HeldBy string
+	// WaitUntil, while the incident is quiet, is how long it waits for a
+	// failing parent to go down (group_wait): it then joins the parent's
+	// alert, or its own DOWN goes out.
+	WaitUntil time.Time
 	// EndReason is "recovered" or "removed" once closed.
 	EndReason string
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -17,7 +18,7 @@ import (
 func (s *Store) Pending(ctx context.Context, notifier string, limit int) ([]state.Delivery, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT d.id, d.notifier, d.attempts, d.step, d.next_at, d.last_error,
 			e.id, e.kind, e.target, e.target_kind, e.address, e.incident_id, e.time, e.since,
-			e.reason, e.latency_ns, e.duration_ns, e.actor, e.note, e.cause, e.acked_by, e.acked_at
+			e.reason, e.latency_ns, e.duration_ns, e.actor, e.note, e.cause, e.acked_by, e.acked_at, e.group_id, e.members
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.notifier = ? AND d.delivered_at IS NULL AND d.held = 0
 		ORDER BY d.event_id, d.id LIMIT ?`, notifier, sqlLimit(limit))
@@ -33,10 +34,11 @@ func (s *Store) Pending(ctx context.Context, notifier string, limit int) ([]stat
 			kind, tkind                 string
 			next, tm, since, lat, durat int64
 			ackedAt                     int64
+			members                     string
 		)
 		if err := rows.Scan(&d.ID, &d.Notifier, &d.Attempts, &d.Step, &next, &d.LastError,
 			&e.ID, &kind, &e.Target, &tkind, &e.Address, &e.IncidentID, &tm, &since,
-			&e.Reason, &lat, &durat, &e.Actor, &e.Note, &e.Cause, &e.AckedBy, &ackedAt); err != nil {
+			&e.Reason, &lat, &durat, &e.Actor, &e.Note, &e.Cause, &e.AckedBy, &ackedAt, &e.Group, &members); err != nil {
 			return nil, fmt.Errorf("pending for %q: %w", notifier, err)
 		}
 		d.NextAt = fromNanos(next)
@@ -45,6 +47,11 @@ func (s *Store) Pending(ctx context.Context, notifier string, limit int) ([]stat
 		e.Time, e.Since = fromNanos(tm), fromNanos(since)
 		e.Latency, e.Duration = time.Duration(lat), time.Duration(durat)
 		e.AckedAt = fromNanos(ackedAt)
+		if members != "" {
+			if err := json.Unmarshal([]byte(members), &e.Members); err != nil {
+				return nil, fmt.Errorf("pending for %q: event %d: members: %w", notifier, e.ID, err)
+			}
+		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {

@@ -126,8 +126,15 @@ ALTER TABLE incidents ADD COLUMN ack_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN ack_platform TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0;
 `,
-	// 3: the clocks of reminders and escalation, kept across restarts.
+	// 3: the clocks of reminders and escalation, kept across restarts;
+	// alert groups (storms, dependencies): the incident whose alert an
+	// incident shares, and each event's view of its group (JSON).
 	`
+ALTER TABLE incidents ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE incidents ADD COLUMN held_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN wait_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN members TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN clock_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN last_remind INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN escalated INTEGER NOT NULL DEFAULT 0;

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -124,12 +125,13 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	}
 	if len(b.Incidents) > 0 {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO incidents
-			(`+incidentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+			(`+incidentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (id) DO UPDATE SET target=excluded.target, start=excluded.start,
 				end_at=excluded.end_at, cause=excluded.cause, acked_by=excluded.acked_by,
 				acked_at=excluded.acked_at, end_reason=excluded.end_reason,
 				ack_reason=excluded.ack_reason, ack_platform=excluded.ack_platform, quiet=excluded.quiet,
-				clock_at=excluded.clock_at, last_remind=excluded.last_remind, escalated=excluded.escalated`)
+				clock_at=excluded.clock_at, last_remind=excluded.last_remind, escalated=excluded.escalated,
+				group_id=excluded.group_id, held_by=excluded.held_by, wait_until=excluded.wait_until`)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +139,8 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 		for _, in := range b.Incidents {
 			if _, err := st.ExecContext(ctx, in.ID, in.Target, nanos(in.Start), nanos(in.End), in.Cause,
 				in.AckedBy, nanos(in.AckedAt), in.EndReason, in.AckReason, in.AckPlatform, boolInt(in.Quiet),
-				nanos(in.ClockAt), nanos(in.LastRemind), boolInt(in.Escalated)); err != nil {
+				nanos(in.ClockAt), nanos(in.LastRemind), boolInt(in.Escalated),
+				in.Group, in.HeldBy, nanos(in.WaitUntil)); err != nil {
 				return nil, fmt.Errorf("incident %d: %w", in.ID, err)
 			}
 		}
@@ -147,8 +150,8 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	}
 	ev, err := tx.PrepareContext(ctx, `INSERT INTO events
 		(kind, target, target_kind, address, incident_id, time, since, reason, latency_ns, duration_ns, actor, note,
-			cause, acked_by, acked_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+			cause, acked_by, acked_at, group_id, members)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +166,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	for i, e := range b.Events {
 		res, err := ev.ExecContext(ctx, string(e.Kind), e.Target, string(e.TargetKind), e.Address, e.IncidentID,
 			nanos(e.Time), nanos(e.Since), e.Reason, int64(e.Latency), int64(e.Duration), e.Actor, e.Note,
-			e.Cause, e.AckedBy, nanos(e.AckedAt))
+			e.Cause, e.AckedBy, nanos(e.AckedAt), e.Group, membersJSON(e.Members))
 		if err != nil {
 			return nil, fmt.Errorf("event %s %s: %w", e.Kind, e.Target, err)
 		}
@@ -181,6 +184,18 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 		}
 	}
 	return ids, nil
+}
+
+// membersJSON is an event's group as stored ("" for none).
+func membersJSON(ms []state.GroupMember) string {
+	if len(ms) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(ms)
+	if err != nil {
+		return "" // GroupMember holds nothing json cannot encode
+	}
+	return string(b)
 }
 
 // hourKey is a target's hour in the rollups.
@@ -242,7 +257,7 @@ func writeResults(ctx context.Context, tx *sql.Tx, rs []checks.Result) error {
 }
 
 const incidentColumns = `id, target, start, end_at, cause, acked_by, acked_at, end_reason,
-	ack_reason, ack_platform, quiet, clock_at, last_remind, escalated`
+	ack_reason, ack_platform, quiet, clock_at, last_remind, escalated, group_id, held_by, wait_until`
 
 func scanIncident(sc interface{ Scan(...any) error }) (state.Incident, error) {
 	var (
@@ -250,9 +265,12 @@ func scanIncident(sc interface{ Scan(...any) error }) (state.Incident, error) {
 		start, end, ackedAt int64
 		quiet, lastRemind   int64
 		escalated, clockAt  int64
+		waitUntil           int64
 	)
 	err := sc.Scan(&in.ID, &in.Target, &start, &end, &in.Cause, &in.AckedBy, &ackedAt, &in.EndReason,
-		&in.AckReason, &in.AckPlatform, &quiet, &clockAt, &lastRemind, &escalated)
+		&in.AckReason, &in.AckPlatform, &quiet, &clockAt, &lastRemind, &escalated,
+		&in.Group, &in.HeldBy, &waitUntil)
+	in.WaitUntil = fromNanos(waitUntil)
 	in.Start, in.End, in.AckedAt = fromNanos(start), fromNanos(end), fromNanos(ackedAt)
 	in.Quiet, in.LastRemind, in.Escalated = quiet != 0, fromNanos(lastRemind), escalated != 0
 	in.ClockAt = fromNanos(clockAt)

@@ -39,7 +39,8 @@ func TestRoundTrip(t *testing.T) {
 		{ID: 5, Target: "shop", Start: t0.Add(-48 * time.Hour), End: t0.Add(-47 * time.Hour), Cause: "HTTP 500", EndReason: "recovered"},
 		{ID: 6, Target: "db", Start: t0.Add(-24 * time.Hour), End: t0.Add(-23 * time.Hour), Cause: "refused", EndReason: "removed"},
 		{ID: 7, Target: "shop", Start: t0.Add(-time.Minute), Cause: "HTTP 503", AckedBy: "alice", AckedAt: t0.Add(-time.Second),
-			AckReason: "on it", AckPlatform: "slack", Quiet: true, ClockAt: t0.Add(-time.Minute), LastRemind: t0.Add(-time.Second), Escalated: true},
+			AckReason: "on it", AckPlatform: "slack", Quiet: true, ClockAt: t0.Add(-time.Minute), LastRemind: t0.Add(-time.Second), Escalated: true,
+			Group: 7, HeldBy: "router", WaitUntil: t0.Add(time.Second)},
 	}
 	results := []checks.Result{
 		{Target: "shop", Kind: checks.KindHTTP, Time: t0.Add(-2 * time.Second), OK: false, Latency: 12 * time.Millisecond,
