@@ -275,7 +275,15 @@ func (w *worker) deliver(ctx context.Context, dl state.Delivery) bool {
 	ob := w.d.opts.Outbox
 	ev := dl.Event
 	var ref Ref
-	if ev.Kind != state.EventDown && ev.Kind != state.EventFlapping && ev.IncidentID != 0 {
+	switch {
+	case joins(ev):
+		// A DOWN that joins a grouped alert edits the group's message.
+		r, err := ob.Ref(ctx, ev.Group, w.name)
+		if err != nil {
+			return w.storeFailed(ctx, "ref", err)
+		}
+		ref = Ref(r)
+	case ev.Kind != state.EventDown && ev.Kind != state.EventFlapping && ev.IncidentID != 0:
 		r, err := ob.Ref(ctx, ev.IncidentID, w.name)
 		if err != nil {
 			return w.storeFailed(ctx, "ref", err)
@@ -329,7 +337,7 @@ func (w *worker) steps(dl state.Delivery, ref Ref) []step {
 		}
 		return nil
 	}
-	reply := func(ctx context.Context) error {
+	var reply step = func(ctx context.Context) error {
 		_, err := w.n.Reply(ctx, ref, ev)
 		return err
 	}
@@ -339,15 +347,52 @@ func (w *worker) steps(dl state.Delivery, ref Ref) []step {
 	}
 	switch ev.Kind {
 	case state.EventDown, state.EventFlapping:
+		if joins(ev) && ref != "" {
+			// The group's alert shows the newcomer, and the newcomer's
+			// later events edit and thread there.
+			join := func(ctx context.Context) error {
+				if err := w.n.Edit(ctx, ref, ev); err != nil {
+					return err
+				}
+				if !w.persist(ctx, "set ref", func(ctx context.Context) error {
+					return ob.SetRef(ctx, ev.IncidentID, w.name, string(ref))
+				}) {
+					return ctx.Err()
+				}
+				return nil
+			}
+			return []step{join}
+		}
 		return []step{post}
 	case state.EventUp, state.EventRemoved:
 		// The thread learns of the recovery first, then the alert shows it.
+		// In a group only the last recovery is said in the thread; the
+		// others only change the alert.
+		if !groupOver(ev) {
+			reply = nil
+		}
 		return []step{reply, edit}
 	case state.EventAck, state.EventUnack, state.EventMute, state.EventUnmute:
 		return []step{edit, reply}
 	default: // REMIND, ESCALATE, and any kind added later: a thread reply.
 		return []step{reply}
 	}
+}
+
+// joins reports whether ev is a DOWN that joins another incident's alert.
+func joins(ev state.Event) bool {
+	return ev.Kind == state.EventDown && ev.Group != 0 && ev.Group != ev.IncidentID
+}
+
+// groupOver reports whether no member of ev's group is still down (true
+// for an event alone).
+func groupOver(ev state.Event) bool {
+	for _, m := range ev.Members {
+		if m.Status == state.StatusDown {
+			return false
+		}
+	}
+	return true
 }
 
 // failed handles a notifier error on dl. It returns false when the worker

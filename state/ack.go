@@ -119,14 +119,16 @@ func (t *Tracker) Ack(ctx context.Context, target string, incident int64, a Ack)
 		b.Notifiers = t.opts.Local
 		ev.Note = "(muted)"
 	}
+	t.states[target] = next // the group's view shows the ack
+	t.decorate(&ev, inc)
 	b.Events = append(b.Events, ev)
 	if err := t.commit(ctx, b); err != nil {
+		t.states[target] = st
 		t.mu.Unlock()
 		return st, fmt.Errorf("state: ack %s: commit: %w", target, err)
 	}
 	t.clearBuffer()
-	t.states[target] = next
-	t.open[target] = inc
+	t.install(inc)
 	t.mu.Unlock()
 	t.notify()
 	return next, nil
@@ -167,14 +169,16 @@ func (t *Tracker) Unack(ctx context.Context, target, by string) (TargetState, er
 		b.Notifiers = t.opts.Local
 		ev.Note = "(muted)"
 	}
+	t.states[target] = next
+	t.decorate(&ev, inc)
 	b.Events = append(b.Events, ev)
 	if err := t.commit(ctx, b); err != nil {
+		t.states[target] = st
 		t.mu.Unlock()
 		return st, fmt.Errorf("state: unack %s: commit: %w", target, err)
 	}
 	t.clearBuffer()
-	t.states[target] = next
-	t.open[target] = inc
+	t.install(inc)
 	t.mu.Unlock()
 	t.notify()
 	return next, nil
@@ -228,6 +232,7 @@ func (t *Tracker) setMute(ctx context.Context, target string, until time.Time, b
 	b := t.bufferedBatch(&next)
 	if inc, open := t.open[target]; open && !inc.Quiet {
 		ev.IncidentID, ev.Since, ev.Cause = inc.ID, inc.Start, inc.Cause
+		t.decorate(&ev, inc)
 	} else {
 		b.Notifiers = t.opts.Local
 	}

@@ -59,9 +59,7 @@ func (t *Tracker) Tick(ctx context.Context) error {
 			delete(t.dirty, name)
 		}
 		for _, inc := range tb.incidents {
-			if inc.End.IsZero() {
-				t.open[inc.Target] = inc
-			}
+			t.install(inc)
 		}
 	}
 	t.mu.Unlock()
@@ -102,6 +100,9 @@ func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local *tickB
 		if open {
 			ev.IncidentID, ev.Since, ev.Cause = inc.ID, inc.Start, inc.Cause
 			ev.AckedBy, ev.AckedAt = st.AckedBy, st.AckedAt
+			if !inc.Quiet {
+				t.decorate(&ev, inc)
+			}
 		}
 		return ev
 	}
@@ -127,16 +128,37 @@ func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local *tickB
 	}
 	held := t.held(tg, st, now)
 
-	// A quiet outage whose hold ended: announce it now.
+	// A quiet outage whose hold ended: announce it now — with its parent,
+	// if the parent it waited for went down, else on its own.
 	if inc.Quiet && !held {
-		inc.Quiet = false
+		note := ""
+		if !inc.WaitUntil.IsZero() {
+			p, pinc, parentDown := t.parentDown(tg)
+			_, failing := t.parentFailing(tg)
+			switch {
+			case parentDown:
+				inc.Group, inc.HeldBy = pinc.Group, p
+				note = "(held: " + p + ")"
+			case failing && now.Before(inc.WaitUntil):
+				if changed {
+					local.state(name, st)
+				}
+				return // still waiting for the parent
+			default:
+				inc.Group, inc.HeldBy = inc.ID, ""
+			}
+		} else {
+			inc.Group = inc.ID
+		}
+		inc.Quiet, inc.WaitUntil = false, time.Time{}
 		inc.ClockAt, inc.LastRemind, inc.Escalated = now, time.Time{}, false
 		ev := base(EventDown)
 		ev.Reason = st.LastError
 		if ev.Reason == "" {
 			ev.Reason = inc.Cause
 		}
-		ev.Latency = st.LastLatency
+		ev.Latency, ev.Note = st.LastLatency, note
+		t.decorate(&ev, inc)
 		chat.events = append(chat.events, ev)
 		chat.incidents = append(chat.incidents, inc)
 		chat.state(name, st)
@@ -167,7 +189,7 @@ func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local *tickB
 		changed, incChanged = true, true
 	}
 
-	if st.AckedBy == "" {
+	if st.AckedBy == "" && t.reminderOwner(inc) {
 		clock := inc.ClockAt
 		if clock.IsZero() {
 			clock = inc.Start // an incident from before clocks were kept

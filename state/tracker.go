@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,8 @@ type Tracker struct {
 	// flaps is each target's flap detection, in memory: a restart starts
 	// every history afresh.
 	flaps map[string]flapTrack
+	// groups indexes the shared alerts by their leader incident.
+	groups map[int64]*group
 }
 
 // flapTrack is one target's flap history and verdict.
@@ -112,6 +115,7 @@ func NewTracker(ctx context.Context, opts TrackerOptions) (*Tracker, error) {
 		dirty:   map[string]struct{}{},
 		seen:    map[string]int{},
 		flaps:   map[string]flapTrack{},
+		groups:  map[int64]*group{},
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -150,6 +154,15 @@ func NewTracker(ctx context.Context, opts TrackerOptions) (*Tracker, error) {
 		t.open[st.Name] = inc
 	}
 	slices.Sort(t.order)
+	// The alert groups of the open incidents, leaders first.
+	opens := make([]Incident, 0, len(t.open))
+	for _, inc := range t.open {
+		opens = append(opens, inc)
+	}
+	slices.SortFunc(opens, func(a, b Incident) int { return cmp.Compare(a.ID, b.ID) })
+	for _, inc := range opens {
+		t.install(inc)
+	}
 	return t, nil
 }
 
@@ -193,6 +206,7 @@ func (t *Tracker) setTargets(ctx context.Context, targets []checks.Target) (even
 	}
 	now := t.now()
 	var b *Batch
+	var closedOnes []Incident
 	if len(removed) > 0 {
 		b = t.bufferedBatch(nil)
 		// A removed target's state row goes; its buffered results stay in
@@ -208,6 +222,7 @@ func (t *Tracker) setTargets(ctx context.Context, targets []checks.Target) (even
 			}
 			st := t.states[name]
 			inc = closeIncident(inc, st, now, "removed")
+			closedOnes = append(closedOnes, inc)
 			b.Incidents = append(b.Incidents, inc)
 			ev := Event{Kind: EventRemoved, Target: name, TargetKind: st.Kind,
 				IncidentID: inc.ID, Time: now, Since: inc.Start, Duration: inc.End.Sub(inc.Start)}
@@ -224,6 +239,9 @@ func (t *Tracker) setTargets(ctx context.Context, targets []checks.Target) (even
 	}
 
 	// The commit (if any) is done: install the new target set.
+	for _, inc := range closedOnes {
+		t.install(inc)
+	}
 	for _, name := range removed {
 		delete(t.states, name)
 		delete(t.open, name)
@@ -362,13 +380,15 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	var ev Event
 	switch tr {
 	case wentDown:
-		inc = Incident{ID: t.lastIncidentID + 1, Target: r.Target, Start: next.FailingSince, Cause: r.Reason,
-			Quiet: t.held(tg, next, r.Time)}
-		if !inc.Quiet {
-			inc.ClockAt = r.Time
+		inc = Incident{ID: t.lastIncidentID + 1, Target: r.Target, Start: next.FailingSince, Cause: r.Reason}
+		note := t.holdNote(tg, next, r.Time)
+		if note != "" {
+			inc.Quiet = true
+		} else {
+			note = t.placeDown(tg, &inc, r.Time)
 		}
 		next.IncidentID = inc.ID
-		ev = Event{Kind: EventDown, Reason: r.Reason}
+		ev = Event{Kind: EventDown, Reason: r.Reason, Note: note}
 	case wentUp:
 		open, had := t.open[r.Target]
 		if had {
@@ -386,16 +406,49 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		// Begun while held: chat never heard of it, so it hears nothing
 		// of its end either.
 		b.Notifiers = t.opts.Local
-		ev.Note = t.holdNote(tg, next, r.Time)
+		if ev.Note == "" {
+			ev.Note = t.holdNote(tg, next, r.Time)
+		}
+		if ev.Note == "" {
+			ev.Note = "(muted)"
+		}
 	}
 	ev.Cause = inc.Cause
+	// A parent's recovery: the children still down in its alert are
+	// announced on their own.
+	var orphans []Incident
+	var orphanEvs []Event
+	if tr == wentUp && inc.ID != 0 && inc.Group != 0 && !inc.Quiet {
+		for _, name := range t.order {
+			c, ok := t.open[name]
+			if !ok || c.HeldBy != r.Target || c.Group != inc.Group || c.Quiet {
+				continue
+			}
+			c.Group, c.HeldBy, c.ClockAt, c.LastRemind, c.Escalated = c.ID, "", r.Time, time.Time{}, false
+			orphans = append(orphans, c)
+			ctg := t.targets[name]
+			cst := t.states[name]
+			orphanEvs = append(orphanEvs, Event{Kind: EventDown, Target: name, TargetKind: ctg.Kind,
+				Address: ctg.Address(), IncidentID: c.ID, Time: r.Time, Since: c.Start, Reason: cst.LastError,
+				Cause: c.Cause, Latency: cst.LastLatency, AckedBy: cst.AckedBy, AckedAt: cst.AckedAt,
+				Note: "(" + r.Target + " is up again)"})
+		}
+	}
 	b.Results = append(b.Results, r)
 	if inc.ID != 0 {
 		b.Incidents = append(b.Incidents, inc)
 	}
 	ev.Target, ev.TargetKind, ev.Address = r.Target, tg.Kind, tg.Address()
 	ev.IncidentID, ev.Time, ev.Since, ev.Latency = inc.ID, r.Time, inc.Start, r.Latency
+	if inc.ID != 0 {
+		t.decorate(&ev, inc, orphans...)
+	}
 	b.Events = append(b.Events, ev)
+	for i, c := range orphans {
+		b.Incidents = append(b.Incidents, c)
+		t.decorate(&orphanEvs[i], c)
+		b.Events = append(b.Events, orphanEvs[i])
+	}
 
 	if err := t.commit(ctx, b); err != nil {
 		// Keep the result for the history, not the transition: the state
@@ -410,9 +463,16 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	switch tr {
 	case wentDown:
 		t.lastIncidentID = inc.ID
-		t.open[r.Target] = inc
+		t.install(inc)
 	case wentUp:
-		delete(t.open, r.Target)
+		if inc.ID != 0 {
+			t.install(inc)
+		} else {
+			delete(t.open, r.Target)
+		}
+		for _, c := range orphans {
+			t.install(c)
+		}
 	}
 	var flapErr error
 	if flapEv != nil {
