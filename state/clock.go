@@ -176,6 +176,35 @@ func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local *tickB
 	}
 
 	incChanged := false
+	// A child whose parent recovered while it stayed down: once its
+	// group_wait is over, it gets an alert of its own.
+	if inc.HeldBy != "" && !inc.WaitUntil.IsZero() {
+		if p, pinc, down := t.parentDown(tg); down && p == inc.HeldBy && pinc.Group == inc.Group {
+			inc.WaitUntil = time.Time{} // the parent is down again: stays with it
+			chat.incidents = append(chat.incidents, inc)
+			chat.state(name, st)
+			return
+		}
+		if now.Before(inc.WaitUntil) {
+			if changed {
+				chat.state(name, st)
+			}
+			return
+		}
+		parent := inc.HeldBy
+		inc.Group, inc.HeldBy, inc.WaitUntil = inc.ID, "", time.Time{}
+		inc.ClockAt, inc.LastRemind, inc.Escalated = now, time.Time{}, false
+		ev := base(EventDown)
+		ev.Reason, ev.Latency, ev.Note = st.LastError, st.LastLatency, "("+parent+" is up again)"
+		if ev.Reason == "" {
+			ev.Reason = inc.Cause
+		}
+		t.decorate(&ev, inc)
+		chat.events = append(chat.events, ev)
+		chat.incidents = append(chat.incidents, inc)
+		chat.state(name, st)
+		return
+	}
 	// An acknowledgement that expired.
 	if st.AckedBy != "" && tg.AckExpires > 0 && !st.AckedAt.IsZero() && now.Sub(st.AckedAt) >= tg.AckExpires {
 		ev := base(EventUnack)

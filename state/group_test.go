@@ -155,15 +155,25 @@ func TestTrackerDependencies(t *testing.T) {
 		t.Errorf("second AckGroup: %v, want ErrAlreadyAcked", err)
 	}
 
-	// router recovers with web and db still down: each gets its own alert.
+	// router recovers; web recovers within group_wait and stays in the
+	// group's alert; db, still down after group_wait, gets its own.
 	n = len(store.events())
 	observeAt(t, h, "router", t0.Add(60*time.Second), true)
+	observeAt(t, h, "web", t0.Add(65*time.Second), true)
+	h.now = t0.Add(69 * time.Second)
+	if err := h.tr.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.now = t0.Add(70 * time.Second)
+	if err := h.tr.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, ev := range store.events()[n:] {
 		own := ev.Group == ev.IncidentID
-		got = append(got, fmt.Sprintf("%s %s own=%v", ev.Kind, ev.Target, own))
+		got = append(got, fmt.Sprintf("%s %s own=%v %s", ev.Kind, ev.Target, own, ev.Note))
 	}
-	want := []string{"UP router own=true", "DOWN web own=true", "DOWN db own=true"}
+	want := []string{"UP router own=true ", "UP web own=false ", "DOWN db own=true (router is up again)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("router's recovery: %q, want %q", got, want)
 	}

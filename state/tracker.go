@@ -414,24 +414,18 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		}
 	}
 	ev.Cause = inc.Cause
-	// A parent's recovery: the children still down in its alert are
-	// announced on their own.
+	// A parent's recovery: its children still down in its alert get
+	// group_wait to recover with it; those still down then are announced
+	// on their own (Tick).
 	var orphans []Incident
-	var orphanEvs []Event
 	if tr == wentUp && inc.ID != 0 && inc.Group != 0 && !inc.Quiet {
 		for _, name := range t.order {
 			c, ok := t.open[name]
 			if !ok || c.HeldBy != r.Target || c.Group != inc.Group || c.Quiet {
 				continue
 			}
-			c.Group, c.HeldBy, c.ClockAt, c.LastRemind, c.Escalated = c.ID, "", r.Time, time.Time{}, false
+			c.WaitUntil = r.Time.Add(t.targets[name].GroupWait)
 			orphans = append(orphans, c)
-			ctg := t.targets[name]
-			cst := t.states[name]
-			orphanEvs = append(orphanEvs, Event{Kind: EventDown, Target: name, TargetKind: ctg.Kind,
-				Address: ctg.Address(), IncidentID: c.ID, Time: r.Time, Since: c.Start, Reason: cst.LastError,
-				Cause: c.Cause, Latency: cst.LastLatency, AckedBy: cst.AckedBy, AckedAt: cst.AckedAt,
-				Note: "(" + r.Target + " is up again)"})
 		}
 	}
 	b.Results = append(b.Results, r)
@@ -444,11 +438,7 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		t.decorate(&ev, inc, orphans...)
 	}
 	b.Events = append(b.Events, ev)
-	for i, c := range orphans {
-		b.Incidents = append(b.Incidents, c)
-		t.decorate(&orphanEvs[i], c)
-		b.Events = append(b.Events, orphanEvs[i])
-	}
+	b.Incidents = append(b.Incidents, orphans...)
 
 	if err := t.commit(ctx, b); err != nil {
 		// Keep the result for the history, not the transition: the state
