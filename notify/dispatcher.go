@@ -46,6 +46,10 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Poll is how often the outbox is looked at without a Wake (default 5s).
 	Poll time.Duration
+	// MinInterval paces a notifier by name: at least this long between the
+	// starts of two deliveries (a platform's per-channel rate; Discord's
+	// is five messages in five seconds). Absent: no pacing.
+	MinInterval map[string]time.Duration
 	// Secrets are redacted (see Redact) from every error text the
 	// Dispatcher logs, stores in the outbox or reports in Health, in case a
 	// provider let one slip through.
@@ -228,6 +232,8 @@ type worker struct {
 	storeWait time.Duration
 	// failures counts consecutive retryable delivery failures.
 	failures int
+	// last is when the worker last began a delivery (MinInterval).
+	last time.Time
 }
 
 // step is one notifier call of a delivery; a nil run is skipped (an edit
@@ -240,7 +246,7 @@ func (w *worker) run(ctx context.Context) {
 		return
 	}
 	for ctx.Err() == nil {
-		queue, err := ob.Pending(ctx, w.name, 1)
+		queue, err := ob.Pending(ctx, w.name, lookahead)
 		if err != nil {
 			if !w.storeFailed(ctx, "pending", err) {
 				return
@@ -263,10 +269,101 @@ func (w *worker) run(ctx context.Context) {
 			}
 			continue
 		}
+		if w.superseded(dl, queue[1:]) {
+			if !w.skip(ctx, dl) {
+				return
+			}
+			continue
+		}
+		if !w.pace(ctx) {
+			return
+		}
 		if !w.deliver(ctx, dl) {
 			return
 		}
 	}
+}
+
+// lookahead is how many pending deliveries a worker reads at once, to see
+// whether the first is superseded.
+const lookahead = 64
+
+// superseded reports whether dl only edits its group's message and a
+// later delivery in queue, due now, edits the same message again: the
+// later edit shows everything dl would (each carries the whole group), so
+// a storm of 30 DOWNs costs a few edits, not 30.
+func (w *worker) superseded(dl state.Delivery, queue []state.Delivery) bool {
+	ev := dl.Event
+	if ev.Group == 0 || dl.Step != 0 || !editsOnly(ev) {
+		return false
+	}
+	now := w.d.opts.Now()
+	for _, later := range queue {
+		if later.NextAt.After(now) {
+			return false
+		}
+		le := later.Event
+		if le.Group == ev.Group && le.IncidentID != 0 && (joins(le) || le.Kind != state.EventDown) &&
+			le.Kind != state.EventFlapping {
+			return true
+		}
+	}
+	return false
+}
+
+// editsOnly reports whether ev's delivery is an edit of its group's
+// message and nothing else: a DOWN joining the group, or a recovery that
+// is not the group's last.
+func editsOnly(ev state.Event) bool {
+	switch ev.Kind {
+	case state.EventDown:
+		return joins(ev)
+	case state.EventUp:
+		return !groupOver(ev)
+	}
+	return false
+}
+
+// skip marks a superseded delivery done without calling the notifier; a
+// joining DOWN still takes its group's message as its own. It returns
+// false when the worker must stop.
+func (w *worker) skip(ctx context.Context, dl state.Delivery) bool {
+	ob := w.d.opts.Outbox
+	ev := dl.Event
+	if joins(ev) {
+		r, err := ob.Ref(ctx, ev.Group, w.name)
+		if err != nil {
+			return w.storeFailed(ctx, "ref", err)
+		}
+		if r != "" && !w.persist(ctx, "set ref", func(ctx context.Context) error {
+			return ob.SetRef(ctx, ev.IncidentID, w.name, r)
+		}) {
+			return false
+		}
+	}
+	return w.persist(ctx, "delivered", func(ctx context.Context) error { return ob.Delivered(ctx, dl.ID) })
+}
+
+// pace waits until the notifier's MinInterval has passed since its last
+// call; false means ctx ended.
+func (w *worker) pace(ctx context.Context) bool {
+	gap := w.d.opts.MinInterval[w.name]
+	if gap <= 0 {
+		return true
+	}
+	if !w.last.IsZero() {
+		if wait := gap - w.d.opts.Now().Sub(w.last); wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return false
+			case <-t.C:
+			}
+		}
+	}
+	w.last = w.d.opts.Now()
+	return true
 }
 
 // deliver runs the steps of dl not done yet, then marks it delivered. It

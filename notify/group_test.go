@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/tocsin/tocsin/state"
 )
@@ -35,17 +36,72 @@ func TestDispatcherGroupedAlert(t *testing.T) {
 		n := &fakeNotifier{name: "n"}
 		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}}))
 		defer stop()
-		want := []string{
-			"post DOWN",
-			"edit DOWN n-msg-1",                   // web joins router's alert
-			"edit UP n-msg-1",                     // web is up, router still down: no reply
-			"reply UP n-msg-1", "edit UP n-msg-1", // the group's last recovery
-		}
+		// web's join and web's recovery are superseded by router's
+		// recovery, queued behind them, which shows the whole group.
+		want := []string{"post DOWN", "reply UP n-msg-1", "edit UP n-msg-1"}
 		if got := n.Calls(); !slices.Equal(got, want) {
 			t.Errorf("calls = %q, want %q", got, want)
 		}
 		if got := ob.refs[refKey(8, "n")]; got != "n-msg-1" {
 			t.Errorf("the member's ref = %q, want the group's message", got)
+		}
+	})
+}
+
+// TestDispatcherGroupedOneByOne: the same events arriving one at a time
+// (nothing queued behind them): each is delivered.
+func TestDispatcherGroupedOneByOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		down7 := state.GroupMember{Target: "router", IncidentID: 7, Status: state.StatusDown}
+		down8 := state.GroupMember{Target: "web", IncidentID: 8, Status: state.StatusDown}
+		up8 := down8
+		up8.Status = state.StatusUp
+		lead := down(1, 7, "router")
+		lead.Group, lead.Members = 7, []state.GroupMember{down7}
+		join := down(2, 8, "web")
+		join.Group, join.Members = 7, []state.GroupMember{down7, down8}
+		webUp := ev(3, 8, state.EventUp)
+		webUp.Group, webUp.Members = 7, []state.GroupMember{down7, up8}
+
+		ob := newFakeOutbox()
+		n := &fakeNotifier{name: "n"}
+		d := NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}})
+		stop := running(t, d)
+		defer stop()
+		for _, e := range []state.Event{lead, join, webUp} {
+			ob.add("n", e)
+			d.Wake()
+			synctest.Wait()
+		}
+		want := []string{"post DOWN", "edit DOWN n-msg-1", "edit UP n-msg-1"}
+		if got := n.Calls(); !slices.Equal(got, want) {
+			t.Errorf("calls = %q, want %q", got, want)
+		}
+	})
+}
+
+// TestDispatcherMinInterval: deliveries of a paced notifier start at
+// least MinInterval apart.
+func TestDispatcherMinInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ob := newFakeOutbox()
+		for i := range 4 {
+			ob.add("n", down(int64(i+1), int64(i+1), "t"))
+		}
+		n := &fakeNotifier{name: "n"}
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n},
+			MinInterval: map[string]time.Duration{"n": time.Second}}))
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		stop()
+		times := n.Times()
+		if len(times) != 4 {
+			t.Fatalf("%d calls, want 4", len(times))
+		}
+		for i := 1; i < len(times); i++ {
+			if gap := times[i].Sub(times[i-1]); gap < time.Second {
+				t.Errorf("calls %d and %d %v apart, want at least 1s", i-1, i, gap)
+			}
 		}
 	})
 }

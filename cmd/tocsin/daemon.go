@@ -186,6 +186,9 @@ func (d *daemon) run(parent context.Context) int {
 		Logger:    log,
 		Hooks:     d.metrics.Hooks(),
 		Secrets:   secretsOf(d.cfg),
+		// Discord allows about five messages in five seconds a channel;
+		// the Slack notifier paces its channel itself.
+		MinInterval: map[string]time.Duration{"discord": time.Second},
 	})
 	d.tracker, err = state.NewTracker(ctx, state.TrackerOptions{
 		Store:     d.store,
