@@ -55,6 +55,10 @@ type Command struct {
 	// Incident, when not 0, is the incident an Acknowledge button names:
 	// the ack is for that incident only, not for whatever is open now.
 	Incident int64
+	// All, with Incident, acknowledges every member of that incident's
+	// alert group (the Acknowledge all button of a grouped alert, whose
+	// Incident is the group's leader) rather than that incident alone.
+	All bool
 }
 
 // Reply is what the user sees. It carries no platform markup: adapters
@@ -84,6 +88,13 @@ type State interface {
 	// Ack acknowledges the open incident of target (or, with incident not
 	// 0, that incident only).
 	Ack(ctx context.Context, target string, incident int64, ack state.Ack) (state.TargetState, error)
+	// AckGroup acknowledges every unacknowledged open incident of the
+	// alert group whose leader is incident leader, and returns the states
+	// of the targets it acknowledged. Errors: state.ErrIncidentClosed
+	// when no outage of the group is open, state.ErrAlreadyAcked (with
+	// the group's states) when every member was acknowledged already, or
+	// the store's.
+	AckGroup(ctx context.Context, leader int64, ack state.Ack) ([]state.TargetState, error)
 	// Unack withdraws the acknowledgement of target's open incident, by
 	// by; reminders and escalation resume. Errors: state.ErrUnknownTarget,
 	// state.ErrNotDown, state.ErrNotAcked, or the store's.

@@ -170,11 +170,15 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// handleAck answers `ack TARGET [REASON…]` and the Acknowledge button
-// (cmd.Incident not 0: that incident only, whichever target it is of).
+// handleAck answers `ack TARGET [REASON…]`, the Acknowledge button
+// (cmd.Incident not 0: that incident only, whichever target it is of) and
+// the Acknowledge all button (cmd.All too: every member of the group).
 func (h *Handler) handleAck(ctx context.Context, cmd Command) Reply {
 	if !cmd.Allowed {
 		return notAllowed(CmdAck)
+	}
+	if cmd.All && cmd.Incident != 0 {
+		return h.handleAckGroup(ctx, cmd)
 	}
 	var target string
 	if cmd.Incident == 0 {
@@ -237,6 +241,55 @@ func (h *Handler) handleAck(ctx context.Context, cmd Command) Reply {
 	h.log.Error("bot: ack failed", "target", target, "incident", cmd.Incident, "by", ack.By,
 		"platform", cmd.Platform, "err", err)
 	return internalError()
+}
+
+// handleAckGroup answers the Acknowledge all button of a grouped alert:
+// every unacknowledged open incident of the group whose leader is
+// cmd.Incident. cmd.Allowed has been checked.
+func (h *Handler) handleAckGroup(ctx context.Context, cmd Command) Reply {
+	var reason string
+	if len(cmd.Args) > 1 {
+		reason = cleanReason(strings.Join(cmd.Args[1:], " "))
+	}
+	ack := state.Ack{By: who(cmd), Reason: reason, Platform: cmd.Platform}
+	states, err := h.state.AckGroup(ctx, cmd.Incident, ack)
+	switch {
+	case err == nil:
+		h.log.Info("bot: ack group", "leader", cmd.Incident, "targets", len(states), "by", ack.By,
+			"platform", cmd.Platform, "user", cmd.User.ID)
+		text := ack.By + " acknowledged the targets of that alert"
+		if len(states) > 0 {
+			text = fmt.Sprintf("%s acknowledged %d %s", ack.By, len(states), plural(len(states), "target"))
+			if name := groupName(states, cmd.Incident); name != "" {
+				text += " (" + name + "'s group)"
+			}
+		}
+		if reason != "" {
+			text += `: "` + escapeMarkup(reason) + `"`
+		}
+		return Reply{Text: text}
+	case errors.Is(err, state.ErrAlreadyAcked):
+		return refuse("every target of that alert is already acknowledged")
+	case errors.Is(err, state.ErrIncidentClosed):
+		return refuse("that alert's outage is over")
+	}
+	h.log.Error("bot: ack group failed", "leader", cmd.Incident, "by", ack.By,
+		"platform", cmd.Platform, "err", err)
+	return internalError()
+}
+
+// groupName is the name a group is shown by: its leader's target when the
+// leader is among states, else the first state's.
+func groupName(states []state.TargetState, leader int64) string {
+	for _, ts := range states {
+		if ts.IncidentID == leader && ts.Name != "" {
+			return ts.Name
+		}
+	}
+	if len(states) > 0 {
+		return states[0].Name
+	}
+	return ""
 }
 
 // cleanReason is an ack's reason as recorded: control characters as

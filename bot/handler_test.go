@@ -19,13 +19,16 @@ import (
 var t0 = time.Date(2026, 11, 25, 14, 5, 0, 0, time.UTC)
 
 // fakeState is a State of targets in memory; a nil function field answers
-// with the first target of that name, or ErrUnknownTarget.
+// with the first target of that name, or ErrUnknownTarget (AckGroup: with
+// every target down and not acknowledged, ErrAlreadyAcked when all down
+// are acknowledged, ErrIncidentClosed when none is down).
 type fakeState struct {
-	states []state.TargetState
-	ack    func(target string, incident int64, a state.Ack) (state.TargetState, error)
-	mute   func(target string, until time.Time, by string) (state.TargetState, error)
-	unmute func(target string, by string) (state.TargetState, error)
-	unack  func(target string, by string) (state.TargetState, error)
+	states   []state.TargetState
+	ack      func(target string, incident int64, a state.Ack) (state.TargetState, error)
+	ackGroup func(leader int64, a state.Ack) ([]state.TargetState, error)
+	mute     func(target string, until time.Time, by string) (state.TargetState, error)
+	unmute   func(target string, by string) (state.TargetState, error)
+	unack    func(target string, by string) (state.TargetState, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -62,6 +65,32 @@ func (f *fakeState) Ack(_ context.Context, target string, incident int64, a stat
 		return f.ack(target, incident, a)
 	}
 	return f.find(target)
+}
+
+func (f *fakeState) AckGroup(_ context.Context, leader int64, a state.Ack) ([]state.TargetState, error) {
+	f.record("ackgroup %d %+v", leader, a)
+	if f.ackGroup != nil {
+		return f.ackGroup(leader, a)
+	}
+	var down, acked []state.TargetState
+	for _, ts := range f.states {
+		switch {
+		case ts.Status != state.StatusDown:
+		case ts.AckedBy != "":
+			down = append(down, ts)
+		default:
+			ts.AckedBy, ts.AckedAt = a.By, t0
+			acked = append(acked, ts)
+			down = append(down, ts)
+		}
+	}
+	switch {
+	case len(down) == 0:
+		return nil, state.ErrIncidentClosed
+	case len(acked) == 0:
+		return down, state.ErrAlreadyAcked
+	}
+	return acked, nil
 }
 
 func (f *fakeState) Mute(_ context.Context, target string, until time.Time, by string) (state.TargetState, error) {
@@ -548,6 +577,101 @@ func TestAck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := &fakeState{states: []state.TargetState{down}, ack: tt.ack}
+			f := newFixture(t, fs)
+			resp := f.h.Handle(t.Context(), tt.cmd)
+			if resp.Now != tt.want || resp.Later != nil {
+				t.Errorf("got  %+v\nwant %+v", resp.Now, tt.want)
+			}
+			calls := fs.Calls()
+			switch {
+			case tt.wantCall == "" && len(calls) != 0:
+				t.Errorf("State called: %v", calls)
+			case tt.wantCall != "" && (len(calls) != 1 || calls[0] != tt.wantCall):
+				t.Errorf("calls %q, want [%q]", calls, tt.wantCall)
+			}
+			if tt.wantInLog != "" && !strings.Contains(f.log.String(), tt.wantInLog) {
+				t.Errorf("log lacks %q:\n%s", tt.wantInLog, f.log.String())
+			}
+		})
+	}
+}
+
+func TestAckGroup(t *testing.T) {
+	router := state.TargetState{Name: "router", Status: state.StatusDown, Since: t0.Add(-time.Hour),
+		LastError: "timeout", IncidentID: 42}
+	member := func(name string, id int64) state.TargetState {
+		ts := router
+		ts.Name, ts.IncidentID, ts.LastError = name, id, "held: router"
+		return ts
+	}
+	ackedBy := func(ts state.TargetState, by string) state.TargetState {
+		ts.AckedBy, ts.AckedAt = by, t0.Add(-5*time.Minute)
+		return ts
+	}
+	answer := func(states []state.TargetState, err error) func(int64, state.Ack) ([]state.TargetState, error) {
+		return func(int64, state.Ack) ([]state.TargetState, error) { return states, err }
+	}
+	many := []state.TargetState{router}
+	for i := range 11 {
+		many = append(many, member(fmt.Sprintf("sw-%d", i+1), int64(43+i)))
+	}
+	button := func(incident int64) Command {
+		c := cmd(CmdAck)
+		c.User.Name, c.Incident, c.All = "bob", incident, true
+		return c
+	}
+	notAllowed := button(42)
+	notAllowed.Allowed = false
+	noIncident := button(0)
+	const call = `ackgroup 42 {By:bob Reason: Platform:slack}`
+	tests := []struct {
+		name      string
+		cmd       Command
+		states    []state.TargetState // the fake's targets; nil: router and two members
+		ackGroup  func(int64, state.Ack) ([]state.TargetState, error)
+		want      Reply
+		wantCall  string // "" means State is not called
+		wantInLog string
+	}{
+		{name: "all twelve", cmd: button(42), ackGroup: answer(many, nil),
+			want: Reply{Text: "bob acknowledged 12 targets (router's group)"}, wantCall: call,
+			wantInLog: "bot: ack group"},
+		{name: "the fake's own answer", cmd: button(42),
+			want: Reply{Text: "bob acknowledged 3 targets (router's group)"}, wantCall: call},
+		{name: "leader acknowledged before: named by the first acknowledged", cmd: button(42),
+			states: []state.TargetState{ackedBy(router, "carol"), member("sw-1", 43), {Name: "web", Status: state.StatusUp}},
+			want:   Reply{Text: "bob acknowledged 1 target (sw-1's group)"}, wantCall: call},
+		{name: "leader not first: still named by the leader", cmd: button(42),
+			ackGroup: answer([]state.TargetState{member("sw-1", 43), router}, nil),
+			want:     Reply{Text: "bob acknowledged 2 targets (router's group)"}, wantCall: call},
+		{name: "no states returned", cmd: button(42), ackGroup: answer(nil, nil),
+			want: Reply{Text: "bob acknowledged the targets of that alert"}, wantCall: call},
+		{name: "everyone acknowledged already", cmd: button(42),
+			states: []state.TargetState{ackedBy(router, "carol"), ackedBy(member("sw-1", 43), "dave")},
+			want:   Reply{Text: "every target of that alert is already acknowledged", Ephemeral: true}, wantCall: call},
+		{name: "already acknowledged, wrapped", cmd: button(42),
+			ackGroup: answer([]state.TargetState{ackedBy(router, "carol")}, fmt.Errorf("state: %w", state.ErrAlreadyAcked)),
+			want:     Reply{Text: "every target of that alert is already acknowledged", Ephemeral: true}, wantCall: call},
+		{name: "outage over", cmd: button(42), states: []state.TargetState{{Name: "router", Status: state.StatusUp}},
+			want: Reply{Text: "that alert's outage is over", Ephemeral: true}, wantCall: call},
+		{name: "outage over, wrapped", cmd: button(7), ackGroup: answer(nil, fmt.Errorf("state: %w", state.ErrIncidentClosed)),
+			want:     Reply{Text: "that alert's outage is over", Ephemeral: true},
+			wantCall: `ackgroup 7 {By:bob Reason: Platform:slack}`},
+		{name: "internal error", cmd: button(42),
+			ackGroup: answer(nil, errors.New("state: ack group 42: commit: database is locked")),
+			want:     Reply{Text: "tocsin could not record that; see its log", Ephemeral: true},
+			wantCall: call, wantInLog: "database is locked"},
+		{name: "not allowed", cmd: notAllowed, want: Reply{Text: "you are not allowed to ack", Ephemeral: true}},
+		{name: "all without an incident is a plain ack", cmd: noIncident,
+			want: Reply{Text: "usage: ack TARGET [REASON…]", Ephemeral: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			states := tt.states
+			if states == nil {
+				states = []state.TargetState{router, member("sw-1", 43), member("sw-2", 44)}
+			}
+			fs := &fakeState{states: states, ackGroup: tt.ackGroup}
 			f := newFixture(t, fs)
 			resp := f.h.Handle(t.Context(), tt.cmd)
 			if resp.Now != tt.want || resp.Later != nil {

@@ -14,7 +14,9 @@
 // Response.Now as a message (type 4, ephemeral when Now is).
 //
 // Buttons: a click on a button whose custom_id is "tocsin_ack:" followed by
-// an incident id in decimal acknowledges that incident. It is answered at
+// an incident id in decimal acknowledges that incident; "tocsin_ackall:"
+// followed by a group leader's incident id (the Acknowledge all button of a
+// grouped alert) acknowledges every member of that group. It is answered at
 // once with a deferred update (type 6: Discord shows no error and no
 // "thinking"), and the ack runs after that, free of Discord's three-second
 // deadline; the alert itself is edited by tocsin's notifier through its
@@ -53,6 +55,11 @@ const Platform = "discord"
 // AckCustomIDPrefix starts the custom_id of the Acknowledge button on
 // tocsin's alerts; the incident id in decimal follows it.
 const AckCustomIDPrefix = "tocsin_ack:"
+
+// AckAllCustomIDPrefix starts the custom_id of the Acknowledge all button
+// on tocsin's grouped alerts; the group leader's incident id in decimal
+// follows it.
+const AckAllCustomIDPrefix = "tocsin_ackall:"
 
 const (
 	// nowTimeout bounds a Handler call whose answer Discord waits for (it
@@ -352,17 +359,22 @@ func (a *adapter) command(i *discordgo.Interaction) (cmd bot.Command, ok bool) {
 }
 
 // button turns a click on an Acknowledge button into an ack of the
-// incident it names. ok is false for every other component, which tocsin
-// ignores, and for a tocsin_ack custom_id that names no incident (err says
-// why).
+// incident it names, and a click on an Acknowledge all button into an ack
+// of every member of the group whose leader it names (the Command's All is
+// true). ok is false for every other component, which tocsin ignores, and
+// for a tocsin_ack or tocsin_ackall custom_id that names no incident (err
+// says why).
 func (a *adapter) button(i *discordgo.Interaction) (cmd bot.Command, ok bool, err error) {
 	data, isComponent := i.Data.(discordgo.MessageComponentInteractionData)
 	if !isComponent {
 		return bot.Command{}, false, nil
 	}
-	rest, found := strings.CutPrefix(data.CustomID, AckCustomIDPrefix)
-	if !found {
-		return bot.Command{}, false, nil
+	rest, all := strings.CutPrefix(data.CustomID, AckAllCustomIDPrefix)
+	if !all {
+		var found bool
+		if rest, found = strings.CutPrefix(data.CustomID, AckCustomIDPrefix); !found {
+			return bot.Command{}, false, nil
+		}
 	}
 	cmd = bot.Command{
 		Platform: Platform,
@@ -370,6 +382,7 @@ func (a *adapter) button(i *discordgo.Interaction) (cmd bot.Command, ok bool, er
 		User:     user(i),
 		Channel:  i.ChannelID,
 		Allowed:  a.allowed(i),
+		All:      all,
 	}
 	id, perr := strconv.ParseInt(rest, 10, 64)
 	if perr != nil || id <= 0 {

@@ -382,6 +382,22 @@ func TestParseButton(t *testing.T) {
 		{name: "trailing junk", customID: "tocsin_ack:12x", who: alice, wantErr: true},
 		{name: "another button", customID: "other:42", who: alice},
 		{name: "prefix without colon", customID: "tocsin_ack42", who: alice},
+		{name: "ack all", customID: "tocsin_ackall:42", who: alice, ok: true,
+			want: bot.Command{Name: "ack", Incident: 42, All: true, User: bot.User{ID: "5001", Name: "al"}, Allowed: true}},
+		{name: "ack all, big id", customID: "tocsin_ackall:9223372036854775807", who: carol, ok: true,
+			want: bot.Command{Name: "ack", Incident: 9223372036854775807, All: true, User: bot.User{ID: "5003", Name: "carol"}, Allowed: true}},
+		{name: "ack all, role held", customID: "tocsin_ackall:7", roles: []string{roleOnCall}, who: alice, ok: true,
+			want: bot.Command{Name: "ack", Incident: 7, All: true, User: bot.User{ID: "5001", Name: "al"}, Allowed: true}},
+		{name: "ack all, role not held", customID: "tocsin_ackall:7", roles: []string{roleOnCall}, who: bob, ok: true,
+			want: bot.Command{Name: "ack", Incident: 7, All: true, User: bot.User{ID: "5002", Name: "Bob B."}, Allowed: false}},
+		{name: "ack all, not a number", customID: "tocsin_ackall:router", who: alice, wantErr: true},
+		{name: "ack all, empty id", customID: "tocsin_ackall:", who: alice, wantErr: true},
+		{name: "ack all, negative", customID: "tocsin_ackall:-42", who: alice, wantErr: true},
+		{name: "ack all, zero", customID: "tocsin_ackall:0", who: alice, wantErr: true},
+		{name: "ack all, too big", customID: "tocsin_ackall:9223372036854775808", who: alice, wantErr: true},
+		{name: "ack all, trailing junk", customID: "tocsin_ackall:42x", who: alice, wantErr: true},
+		{name: "ack all prefix without colon", customID: "tocsin_ackall42", who: alice},
+		{name: "ack all, other case", customID: "TOCSIN_ACKALL:42", who: alice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -404,6 +404,7 @@ func TestHTTPButton(t *testing.T) {
 		customID   string
 		answer     bot.Reply
 		wantCmd    bool
+		wantAll    bool   // the command's All
 		wantFollow string // the follow-up's content, "" for none
 	}{
 		{name: "ack done: nothing posted, the notifier edits the alert", customID: "tocsin_ack:42",
@@ -413,6 +414,12 @@ func TestHTTPButton(t *testing.T) {
 			wantFollow: "db is already acknowledged by bob"},
 		{name: "another button is ignored", customID: "other:1"},
 		{name: "a bad incident id is ignored", customID: "tocsin_ack:-1"},
+		{name: "ack all done: nothing posted", customID: "tocsin_ackall:42", wantAll: true,
+			answer: bot.Reply{Text: "al acknowledged 3 targets (router's group)"}, wantCmd: true},
+		{name: "ack all refused: an ephemeral follow-up", customID: "tocsin_ackall:42", wantAll: true,
+			answer: bot.Reply{Text: "that alert's outage is over", Ephemeral: true}, wantCmd: true,
+			wantFollow: "that alert's outage is over"},
+		{name: "ack all with a bad leader id is ignored", customID: "tocsin_ackall:abc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,7 +436,7 @@ func TestHTTPButton(t *testing.T) {
 				return
 			}
 			cmd := f.rec.wait(t)
-			if cmd.Name != "ack" || cmd.Incident != 42 || cmd.User.ID != alice.id || !cmd.Allowed {
+			if cmd.Name != "ack" || cmd.Incident != 42 || cmd.All != tt.wantAll || cmd.User.ID != alice.id || !cmd.Allowed {
 				t.Errorf("command %+v", cmd)
 			}
 			if tt.wantFollow == "" {

@@ -18,6 +18,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/tocsin/tocsin/bot"
 )
 
@@ -538,12 +540,92 @@ func payloadForm(t *testing.T, payload any) url.Values {
 	return url.Values{"payload": {string(js)}}
 }
 
+func TestAckCommand(t *testing.T) {
+	alice := bot.User{ID: "U0ALICE", Name: "alice"}
+	withAction := func(actions ...map[string]any) map[string]any {
+		p := blockActions("", "", "")
+		list := make([]any, len(actions))
+		for i, a := range actions {
+			list[i] = a
+		}
+		p["actions"] = list
+		return p
+	}
+	action := func(id, value string) map[string]any {
+		return map[string]any{"action_id": id, "block_id": "tocsin_actions", "type": "button", "value": value}
+	}
+	noChannel := blockActions("tocsin_ack_all", "42", "")
+	delete(noChannel, "channel")
+	tests := []struct {
+		name    string
+		opts    Options
+		payload map[string]any
+		ok      bool
+		wantErr bool
+		want    bot.Command
+	}{
+		{name: "ack", payload: blockActions("tocsin_ack", "42", ""), ok: true,
+			want: bot.Command{Incident: 42, User: alice, Channel: "C0ALERTS", Allowed: true}},
+		{name: "ack all", payload: blockActions("tocsin_ack_all", "42", ""), ok: true,
+			want: bot.Command{Incident: 42, All: true, User: alice, Channel: "C0ALERTS", Allowed: true}},
+		{name: "ack all, big id", payload: blockActions("tocsin_ack_all", "9223372036854775807", ""), ok: true,
+			want: bot.Command{Incident: 9223372036854775807, All: true, User: alice, Channel: "C0ALERTS", Allowed: true}},
+		{name: "ack all, channel from the container", payload: noChannel, ok: true,
+			want: bot.Command{Incident: 42, All: true, User: alice, Channel: "C0ALERTS", Allowed: true}},
+		{name: "ack all, user not allowed", opts: Options{AllowedUsers: []string{"U0BOB"}},
+			payload: blockActions("tocsin_ack_all", "7", ""), ok: true,
+			want: bot.Command{Incident: 7, All: true, User: alice, Channel: "C0ALERTS", Allowed: false}},
+		{name: "ack all, user allowed by name", opts: Options{AllowedUsers: []string{"Alice"}},
+			payload: blockActions("tocsin_ack_all", "7", ""), ok: true,
+			want: bot.Command{Incident: 7, All: true, User: alice, Channel: "C0ALERTS", Allowed: true}},
+		{name: "ack all among other actions", payload: withAction(action("other", "1"), action("tocsin_ack_all", "5")), ok: true,
+			want: bot.Command{Incident: 5, All: true, User: alice, Channel: "C0ALERTS", Allowed: true}},
+		{name: "ack all, not a number", payload: blockActions("tocsin_ack_all", "router", ""), wantErr: true},
+		{name: "ack all, empty", payload: blockActions("tocsin_ack_all", "", ""), wantErr: true},
+		{name: "ack all, negative", payload: blockActions("tocsin_ack_all", "-42", ""), wantErr: true},
+		{name: "ack all, zero", payload: blockActions("tocsin_ack_all", "0", ""), wantErr: true},
+		{name: "ack all, too big", payload: blockActions("tocsin_ack_all", "99999999999999999999", ""), wantErr: true},
+		{name: "ack all, trailing junk", payload: blockActions("tocsin_ack_all", "42x", ""), wantErr: true},
+		{name: "ack all, spaces", payload: blockActions("tocsin_ack_all", " 42", ""), wantErr: true},
+		{name: "ack, negative", payload: blockActions("tocsin_ack", "-1", ""), wantErr: true},
+		{name: "another action", payload: blockActions("tocsin_ack_all_x", "42", "")},
+		{name: "case differs", payload: blockActions("TOCSIN_ACK_ALL", "42", "")},
+		{name: "not block_actions", payload: map[string]any{"type": "view_submission", "user": map[string]any{"id": "U0ALICE"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			js, err := json.Marshal(tt.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cb slack.InteractionCallback
+			if err := json.Unmarshal(js, &cb); err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := newAdapter(tt.opts).ackCommand(cb)
+			if ok != tt.ok || (err != nil) != tt.wantErr {
+				t.Fatalf("ok %v err %v, want ok %v, an error %v", ok, err, tt.ok, tt.wantErr)
+			}
+			if !ok {
+				return
+			}
+			want := tt.want
+			want.Platform, want.Name = "slack", "ack"
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
 func TestInteractions(t *testing.T) {
 	sink := newSink(t)
 	ackedBy := bot.Command{
 		Platform: "slack", Name: "ack", Incident: 42,
 		User: bot.User{ID: "U0ALICE", Name: "alice"}, Channel: "C0ALERTS", Allowed: true,
 	}
+	ackedAll := ackedBy
+	ackedAll.All = true
 	tests := []struct {
 		name       string
 		opts       Options
@@ -571,6 +653,24 @@ func TestInteractions(t *testing.T) {
 				User: bot.User{ID: "U0ALICE", Name: "alice"}, Channel: "C0ALERTS", Allowed: false},
 			wantPost: map[string]any{"response_type": "ephemeral", "replace_original": false, "delete_original": false,
 				"text": "You may not acknowledge alerts here."}},
+		{name: "ack all", payload: blockActions("tocsin_ack_all", "42", sink.url()),
+			reply:      bot.Reply{Text: "alice acknowledged 3 targets (router's group)"},
+			wantStatus: http.StatusOK, wantCmd: &ackedAll},
+		{name: "ack all, already acked", payload: blockActions("tocsin_ack_all", "42", sink.url()),
+			reply:      bot.Reply{Text: "every target of that alert is already acknowledged", Ephemeral: true},
+			wantStatus: http.StatusOK, wantCmd: &ackedAll,
+			wantPost: map[string]any{"response_type": "ephemeral", "replace_original": false, "delete_original": false,
+				"text": "every target of that alert is already acknowledged"}},
+		{name: "ack all, not allowed", opts: Options{AllowedChannels: []string{"C0OPS"}},
+			payload:    blockActions("tocsin_ack_all", "42", sink.url()),
+			reply:      bot.Reply{Text: "you are not allowed to ack", Ephemeral: true},
+			wantStatus: http.StatusOK,
+			wantCmd: &bot.Command{Platform: "slack", Name: "ack", Incident: 42, All: true,
+				User: bot.User{ID: "U0ALICE", Name: "alice"}, Channel: "C0ALERTS", Allowed: false},
+			wantPost: map[string]any{"response_type": "ephemeral", "replace_original": false, "delete_original": false,
+				"text": "you are not allowed to ack"}},
+		{name: "ack all, value not an incident", payload: blockActions("tocsin_ack_all", "router", sink.url()),
+			wantStatus: http.StatusOK},
 		{name: "other action", payload: blockActions("something_else", "42", sink.url()),
 			wantStatus: http.StatusOK},
 		{name: "value not an incident", payload: blockActions("tocsin_ack", "shop", sink.url()),

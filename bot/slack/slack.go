@@ -12,7 +12,10 @@
 // app register them). "/tocsin" alone asks for help.
 //
 // Buttons: a block_actions click whose action_id is "tocsin_ack" and whose
-// value is an incident id in decimal acknowledges that incident. The alert
+// value is an incident id in decimal acknowledges that incident; one whose
+// action_id is "tocsin_ack_all" (the Acknowledge all button of a grouped
+// alert) and whose value is the group leader's incident id acknowledges
+// every member of that group. The alert
 // itself is edited by tocsin's notifier through its outbox; here only a
 // refusal (an ephemeral reply) is posted back, to the clicking user alone.
 package slack
@@ -41,6 +44,10 @@ const Platform = "slack"
 // AckActionID is the action_id of the Acknowledge button on tocsin's alerts;
 // its value is the incident id in decimal.
 const AckActionID = "tocsin_ack"
+
+// AckAllActionID is the action_id of the Acknowledge all button on tocsin's
+// grouped alerts; its value is the group leader's incident id in decimal.
+const AckAllActionID = "tocsin_ack_all"
 
 const (
 	// maxBody bounds a request body read in HTTP mode. Slack's slash
@@ -204,19 +211,21 @@ func unformat(w string) string {
 }
 
 // ackCommand turns a button click into an ack of the incident the button
-// names. ok is false for every other interaction, which tocsin ignores, and
-// for a tocsin_ack whose value is not an incident id (err says why).
+// names (tocsin_ack), or of every member of the group whose leader it names
+// (tocsin_ack_all: the Command's All is true). ok is false for every other
+// interaction, which tocsin ignores, and for a tocsin_ack or tocsin_ack_all
+// whose value is not an incident id (err says why).
 func (a *adapter) ackCommand(cb slack.InteractionCallback) (cmd bot.Command, ok bool, err error) {
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return bot.Command{}, false, nil
 	}
 	for _, act := range cb.ActionCallback.BlockActions {
-		if act == nil || act.ActionID != AckActionID {
+		if act == nil || (act.ActionID != AckActionID && act.ActionID != AckAllActionID) {
 			continue
 		}
 		id, err := strconv.ParseInt(act.Value, 10, 64)
 		if err != nil || id <= 0 {
-			return bot.Command{}, false, fmt.Errorf("%s value %q is not an incident id", AckActionID, act.Value)
+			return bot.Command{}, false, fmt.Errorf("%s value %q is not an incident id", act.ActionID, act.Value)
 		}
 		name := cb.User.Username
 		if name == "" {
@@ -228,6 +237,7 @@ func (a *adapter) ackCommand(cb slack.InteractionCallback) (cmd bot.Command, ok 
 			User:     bot.User{ID: cb.User.ID, Name: name},
 			Channel:  cb.Channel.ID,
 			Incident: id,
+			All:      act.ActionID == AckAllActionID,
 		}
 		if cmd.Channel == "" {
 			cmd.Channel = cb.Container.ChannelID
