@@ -202,9 +202,17 @@ func (n *Notifier) Post(ctx context.Context, ev state.Event) (notify.Ref, error)
 // not "CHANNEL/MESSAGE", or one in a channel other than the configured one
 // that the bot can no longer reach, is logged and counts as done: there is
 // nothing to edit. A refused embed is replaced by AlertText(ev) alone, as
-// in Post. In webhook mode Edit does nothing.
+// in Post. In webhook mode Edit does nothing, but for the DOWN of a member
+// joining a grouped alert (Group set and not its own incident): a webhook
+// cannot edit the group's alert, so the alert as it now stands is a new
+// message, as every DOWN is in webhook mode.
 func (n *Notifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) error {
 	if n.webhook != nil {
+		if ev.Kind == state.EventDown && ev.Group != 0 && ev.Group != ev.IncidentID {
+			ev = n.stamp(ev)
+			_, err := n.execute(ctx, ev, AlertMessage(ev))
+			return err
+		}
 		n.log.Debug("webhook mode: alerts are not edited", "event", string(ev.Kind), "target", ev.Target)
 		return nil
 	}
@@ -239,10 +247,16 @@ func (n *Notifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) err
 // the reply, or when the alert's channel (not the configured one) is out
 // of reach, it posts the line in the channel instead, naming the target.
 // In webhook mode it is a new webhook message, and a recovery (UP,
-// REMOVED) carries the alert's embed as it now stands.
+// REMOVED) carries the alert's embed as it now stands. An event with
+// nothing to say (ReplyText "": a grouped alert's recovery before its
+// last) sends nothing and returns no ref.
 func (n *Notifier) Reply(ctx context.Context, ref notify.Ref, ev state.Event) (notify.Ref, error) {
 	nonce := Nonce("tr", ev)
 	ev = n.stamp(ev)
+	if ReplyText(ev, true) == "" {
+		n.log.Debug("nothing to say in reply; no message", "event", string(ev.Kind), "target", ev.Target)
+		return "", nil
+	}
 	if n.webhook != nil {
 		msg := ReplyMessage(ev, false)
 		if ev.Kind == state.EventUp || ev.Kind == state.EventRemoved {

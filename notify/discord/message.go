@@ -132,7 +132,34 @@ func lookOf(ev state.Event) look {
 // While the incident is open, not acknowledged and has an id, an action row
 // holds the Acknowledge button (custom_id AckCustomID). Every limit of
 // Discord's is kept: a long cause is trimmed, never rejected.
+//
+// An event of a grouped alert (more than one Members) renders the group's
+// alert instead, the same whichever member's event it is:
+//
+//   - the colour: red while a member is down and unacknowledged, amber
+//     while every member down is acknowledged, green once all are up;
+//   - the title: "12 targets down" (a storm), "DOWN router" (every other
+//     member held by the leader), "12 targets down, all acknowledged",
+//     "ACKNOWLEDGED router", "All 12 targets up again";
+//   - the description: a dependency group's leader's cause in a code block
+//     and "Also unreachable: 12 targets (a, b, c, …)"; then one line a
+//     member (the dependents, for a dependency group), those still down
+//     first: 🔴/🟡/🟢, the target, its cause, "acked by bob" or "up
+//     again"; at most 20 lines and as many as fit, then
+//     "… and 480 more (470 down, 10 up)";
+//   - the fields: the leader's Since, its Check and Latency on its own
+//     events, and Status: the event's line, naming its target ("Muted db
+//     by alice"), "Resolved after 4m12s" once all are up;
+//   - the footer: the leader's incident id, the group's size, ev's
+//     target's note.
+//
+// Its buttons: Acknowledge (the leader's incident, while it is down and
+// unacknowledged) and Acknowledge all (AckAllCustomID, while two or more
+// members are down and unacknowledged).
 func AlertMessage(ev state.Event) Message {
+	if g, ok := groupOf(ev); ok {
+		return groupAlert(ev, g)
+	}
 	lk := lookOf(ev)
 	e := &discordgo.MessageEmbed{
 		Type:  discordgo.EmbedTypeRich,
@@ -192,8 +219,14 @@ func AlertMessage(ev state.Event) Message {
 //	ACKNOWLEDGED shop: HTTP 503
 //	RESOLVED shop after 4m12s: HTTP 503
 //
-// the content sent in place of the embed when Discord refuses it.
+// the content sent in place of the embed when Discord refuses it. A
+// grouped alert's is "12 targets down: shop, db, …", "DOWN router: 100%
+// packet loss (3/3) (also unreachable: 12 targets)", "All 12 targets up
+// again after 4m12s".
 func AlertText(ev state.Event) string {
+	if g, ok := groupOf(ev); ok {
+		return clip(g.text(ev), maxContent)
+	}
 	var b strings.Builder
 	b.WriteString(join(lookOf(ev).word, escape(notify.OneLine(ev.Target))))
 	if ev.Kind == state.EventUp || ev.Kind == state.EventRemoved {
@@ -295,6 +328,22 @@ func ackLine(who string, at time.Time) string {
 // a reply to the alert) the lines that do not name the target start with
 // "shop: ". For REMIND and ESCALATE ev.Reason is the mention (see
 // ReplyMessage); everything else is escaped.
+//
+// An event of a grouped alert (more than one Members) shares the group's
+// reply chain, so its line names its target, and the group speaks as one:
+//
+//	All 12 targets are up again (after 4m12s)      the group's last recovery
+//	""                                             a recovery before it: nothing to say
+//	Acknowledged by bob (all 12 targets)           bob acknowledged every member down
+//	Acknowledged db by bob                         one member
+//	Muted db by alice until <t:…:f>
+//	<mention> Reminder: 12 targets have been down for 30m0s: shop, db, …
+//	<mention> Reminder: router has been down for 30m0s: 100% packet loss (also unreachable: 12 targets)
+//	<mention> Escalation: 12 targets have been down for 15m0s and nobody acknowledged them: shop, db, …
+//
+// A reminder or escalation counts the members down and not acknowledged
+// (all those down when every one is acknowledged) and the longest outage
+// among them. Reply sends nothing for "".
 func ReplyText(ev state.Event, threaded bool) string {
 	text, _ := replyText(ev, threaded)
 	return text
@@ -313,6 +362,9 @@ func ReplyMessage(ev state.Event, threaded bool) Message {
 }
 
 func replyText(ev state.Event, threaded bool) (string, *discordgo.MessageAllowedMentions) {
+	if g, ok := groupOf(ev); ok {
+		return groupReply(ev, g, threaded)
+	}
 	target := escape(notify.OneLine(ev.Target))
 	reason := escape(notify.OneLine(ev.Reason))
 	cause := escape(notify.OneLine(causeOf(ev)))

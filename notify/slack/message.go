@@ -98,7 +98,35 @@ func statusOf(ev state.Event) status {
 // after how long, muted until when); the Acknowledge button while the
 // incident is open and nobody acknowledged it (and it has an id); and a
 // context line with the incident id and ev.Note.
+//
+// An event of a grouped alert (more than one Members) renders the group's
+// alert instead, the same whichever member's event it is:
+//
+//	header   :red_circle: 12 targets down            (a storm)
+//	         :red_circle: DOWN router                (every other member held by the leader)
+//	         :large_yellow_circle: 12 targets down, all acknowledged
+//	         :large_green_circle: All 12 targets up again
+//	         a dependency group's leader's cause ("What failed") and
+//	         "Also unreachable: 12 targets (a, b, c, …)";
+//	fields   the leader's Since, and its Check and Latency on its own events;
+//	list     one line a member (the dependents, for a dependency group),
+//	         those still down first: a colour emoji, the target, its cause,
+//	         "acked by @bob" or "up again"; at most 20 lines, then
+//	         "… and 480 more (470 down, 10 up)";
+//	status   the event's line, naming its target ("Muted db by @alice"),
+//	         "Resolved after 4m12s" once all are up;
+//	buttons  Acknowledge (the leader's incident, while it is down and
+//	         unacknowledged) and Acknowledge all (AckAllActionID, while two
+//	         or more members are down and unacknowledged);
+//	context  the leader's incident id, the group's size, ev's target's note.
+//
+// Its text is "12 targets down: shop, db, …", "DOWN router: 100% packet
+// loss (3/3) (also unreachable: 12 targets)", "All 12 targets up again
+// after 4m12s". However many members, it keeps within Slack's limits.
 func AlertMessage(ev state.Event) Message {
+	if g, ok := groupOf(ev); ok {
+		return groupAlert(ev, g)
+	}
 	st := statusOf(ev)
 	target := notify.OneLine(ev.Target)
 	cause := causeOf(ev)
@@ -224,7 +252,26 @@ func ackLine(who string, at time.Time) string {
 // mention tokens in it (<@U…>, <!subteam^…>, <!here>, <!channel>,
 // <!everyone>) are kept, a bare @here, @channel or @everyone becomes the
 // token, and the rest is escaped.
+//
+// An event of a grouped alert (more than one Members) shares the group's
+// thread, so its line names its target, and the group speaks as one:
+//
+//	All 12 targets are up again (after 4m12s)      the group's last recovery
+//	""                                             a recovery before it: nothing to say
+//	Acknowledged by @bob (all 12 targets)          @bob acknowledged every member down
+//	Acknowledged db by @bob                        one member
+//	Muted db by @alice until <date>
+//	<mention> Reminder: 12 targets have been down for 30m0s: shop, db, …
+//	<mention> Reminder: router has been down for 30m0s: 100% packet loss (also unreachable: 12 targets)
+//	<mention> Escalation: 12 targets have been down for 15m0s and nobody acknowledged them: shop, db, …
+//
+// A reminder or escalation counts the members down and not acknowledged
+// (all those down when every one is acknowledged) and the longest outage
+// among them. Reply sends nothing for "".
 func ReplyText(ev state.Event, threaded bool) string {
+	if g, ok := groupOf(ev); ok {
+		return groupReply(ev, g, threaded)
+	}
 	target := escape(notify.OneLine(ev.Target))
 	reason := escape(notify.OneLine(ev.Reason))
 	cause := escape(notify.OneLine(causeOf(ev)))
