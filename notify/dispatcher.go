@@ -46,8 +46,14 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Poll is how often the outbox is looked at without a Wake (default 5s).
 	Poll time.Duration
+	// Grouped names the notifiers that show a grouped alert as one message
+	// edited in place (chat): for them a DOWN that joins a group edits the
+	// group's message, queued edits of a group are coalesced, and only the
+	// group's last recovery is said in its thread. Any other notifier (the
+	// console) gets every event on its own.
+	Grouped map[string]bool
 	// MinInterval paces a notifier by name: at least this long between the
-	// starts of two deliveries (a platform's per-channel rate; Discord's
+	// starts of two of its calls (a platform's per-channel rate; Discord's
 	// is five messages in five seconds). Absent: no pacing.
 	MinInterval map[string]time.Duration
 	// Secrets are redacted (see Redact) from every error text the
@@ -144,7 +150,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, n := range d.opts.Notifiers {
 		d.hookHealthy(n.Name(), true)
-		w := &worker{d: d, n: n, name: n.Name(), wake: d.wakes[i], storeWait: d.opts.MinBackoff}
+		w := &worker{d: d, n: n, name: n.Name(), wake: d.wakes[i], storeWait: d.opts.MinBackoff,
+			grouped: d.opts.Grouped[n.Name()]}
 		wg.Go(func() { w.run(ctx) })
 	}
 	// A worker stopped by a permanent error returns early; Run still lasts
@@ -232,8 +239,10 @@ type worker struct {
 	storeWait time.Duration
 	// failures counts consecutive retryable delivery failures.
 	failures int
-	// last is when the worker last began a delivery (MinInterval).
+	// last is when the worker last began a call (MinInterval).
 	last time.Time
+	// grouped: the notifier shows grouped alerts as one message.
+	grouped bool
 }
 
 // step is one notifier call of a delivery; a nil run is skipped (an edit
@@ -275,9 +284,6 @@ func (w *worker) run(ctx context.Context) {
 			}
 			continue
 		}
-		if !w.pace(ctx) {
-			return
-		}
 		if !w.deliver(ctx, dl) {
 			return
 		}
@@ -294,7 +300,7 @@ const lookahead = 64
 // a storm of 30 DOWNs costs a few edits, not 30.
 func (w *worker) superseded(dl state.Delivery, queue []state.Delivery) bool {
 	ev := dl.Event
-	if ev.Group == 0 || dl.Step != 0 || !editsOnly(ev) {
+	if !w.grouped || ev.Group == 0 || dl.Step != 0 || !editsOnly(ev) {
 		return false
 	}
 	now := w.d.opts.Now()
@@ -345,7 +351,7 @@ func (w *worker) skip(ctx context.Context, dl state.Delivery) bool {
 }
 
 // pace waits until the notifier's MinInterval has passed since its last
-// call; false means ctx ended.
+// call began; false means ctx ended.
 func (w *worker) pace(ctx context.Context) bool {
 	gap := w.d.opts.MinInterval[w.name]
 	if gap <= 0 {
@@ -373,7 +379,7 @@ func (w *worker) deliver(ctx context.Context, dl state.Delivery) bool {
 	ev := dl.Event
 	var ref Ref
 	switch {
-	case joins(ev):
+	case w.grouped && joins(ev):
 		// A DOWN that joins a grouped alert edits the group's message.
 		r, err := ob.Ref(ctx, ev.Group, w.name)
 		if err != nil {
@@ -391,6 +397,9 @@ func (w *worker) deliver(ctx context.Context, dl state.Delivery) bool {
 	for i := dl.Step; i < len(steps); i++ {
 		if steps[i] == nil {
 			continue
+		}
+		if !w.pace(ctx) {
+			return false
 		}
 		if err := steps[i](ctx); err != nil {
 			return w.failed(ctx, dl, err)
@@ -444,7 +453,7 @@ func (w *worker) steps(dl state.Delivery, ref Ref) []step {
 	}
 	switch ev.Kind {
 	case state.EventDown, state.EventFlapping:
-		if joins(ev) && ref != "" {
+		if w.grouped && joins(ev) && ref != "" {
 			// The group's alert shows the newcomer, and the newcomer's
 			// later events edit and thread there.
 			join := func(ctx context.Context) error {
@@ -465,7 +474,7 @@ func (w *worker) steps(dl state.Delivery, ref Ref) []step {
 		// The thread learns of the recovery first, then the alert shows it.
 		// In a group only the last recovery is said in the thread; the
 		// others only change the alert.
-		if !groupOver(ev) {
+		if w.grouped && !groupOver(ev) {
 			reply = nil
 		}
 		return []step{reply, edit}

@@ -34,7 +34,7 @@ func TestDispatcherGroupedAlert(t *testing.T) {
 		ob.add("n", routerUp)
 
 		n := &fakeNotifier{name: "n"}
-		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}}))
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}, Grouped: map[string]bool{"n": true}}))
 		defer stop()
 		// web's join and web's recovery are superseded by router's
 		// recovery, queued behind them, which shows the whole group.
@@ -65,7 +65,7 @@ func TestDispatcherGroupedOneByOne(t *testing.T) {
 
 		ob := newFakeOutbox()
 		n := &fakeNotifier{name: "n"}
-		d := NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}})
+		d := NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}, Grouped: map[string]bool{"n": true}})
 		stop := running(t, d)
 		defer stop()
 		for _, e := range []state.Event{lead, join, webUp} {
@@ -115,10 +115,39 @@ func TestDispatcherJoinWithoutLeaderMessage(t *testing.T) {
 		join.Group = 7
 		ob.add("n", join)
 		n := &fakeNotifier{name: "n"}
-		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}}))
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}, Grouped: map[string]bool{"n": true}}))
 		defer stop()
 		if got := n.Calls(); !slices.Equal(got, []string{"post DOWN"}) {
 			t.Errorf("calls = %q, want a post", got)
+		}
+	})
+}
+
+// TestDispatcherUngroupedNotifier: a notifier that does not group (the
+// console) gets every event of a group on its own: each DOWN posted, each
+// UP replied.
+func TestDispatcherUngroupedNotifier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		down7 := state.GroupMember{Target: "router", IncidentID: 7, Status: state.StatusDown}
+		down8 := state.GroupMember{Target: "web", IncidentID: 8, Status: state.StatusDown}
+		up8 := down8
+		up8.Status = state.StatusUp
+		ob := newFakeOutbox()
+		lead := down(1, 7, "router")
+		lead.Group, lead.Members = 7, []state.GroupMember{down7}
+		join := down(2, 8, "web")
+		join.Group, join.Members = 7, []state.GroupMember{down7, down8}
+		webUp := ev(3, 8, state.EventUp)
+		webUp.Group, webUp.Members = 7, []state.GroupMember{down7, up8}
+		for _, e := range []state.Event{lead, join, webUp} {
+			ob.add("console", e)
+		}
+		n := &fakeNotifier{name: "console"}
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}, Grouped: map[string]bool{"n": true}}))
+		defer stop()
+		want := []string{"post DOWN", "post DOWN", "reply UP console-msg-2", "edit UP console-msg-2"}
+		if got := n.Calls(); !slices.Equal(got, want) {
+			t.Errorf("calls = %q, want %q", got, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tocsin/tocsin/checks"
@@ -28,23 +29,45 @@ import (
 func (t *Tracker) Tick(ctx context.Context) error {
 	t.mu.Lock()
 	now := t.now()
-	var chat, local tickBatch
+	// chat goes to every notifier, local to the Local ones only, remote
+	// to all but them: the release of a held DOWN the console printed when
+	// it happened.
+	var chat, local, remote tickBatch
 	for _, name := range t.order {
 		tg, ok := t.targets[name]
 		if !ok {
 			continue
 		}
-		t.tickTarget(tg, now, &chat, &local)
+		t.tickTarget(tg, now, &chat, &local, &remote)
+	}
+	// Events of one tick happen together: each grouped one shows its group
+	// with every incident this tick changes (a storm of children joining
+	// their parent's alert at once).
+	var pending []Incident
+	for _, tb := range []*tickBatch{&local, &remote, &chat} {
+		pending = append(pending, tb.incidents...)
+	}
+	for _, tb := range []*tickBatch{&local, &remote, &chat} {
+		for i := range tb.events {
+			if g := tb.events[i].Group; g != 0 {
+				tb.events[i].Members = t.members(g, pending...)
+			}
+		}
 	}
 	var errs []error
 	sent := false
-	for _, tb := range []*tickBatch{&local, &chat} {
-		if len(tb.events) == 0 {
+	for _, tb := range []*tickBatch{&local, &remote, &chat} {
+		if len(tb.events) == 0 && len(tb.incidents) == 0 {
 			continue
 		}
 		b := &Batch{Notifiers: t.opts.Notifiers, Incidents: tb.incidents, Events: tb.events}
-		if tb == &local {
+		switch tb {
+		case &local:
 			b.Notifiers = t.opts.Local
+		case &remote:
+			b.Notifiers = slices.DeleteFunc(slices.Clone(t.opts.Notifiers), func(n string) bool {
+				return slices.Contains(t.opts.Local, n)
+			})
 		}
 		for _, name := range tb.names {
 			b.States = append(b.States, tb.states[name])
@@ -91,7 +114,7 @@ func (tb *tickBatch) state(name string, st TargetState) {
 }
 
 // tickTarget decides Tick's events for one target. t.mu must be held.
-func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local *tickBatch) {
+func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local, remote *tickBatch) {
 	name := tg.Name
 	st := t.states[name]
 	inc, open := t.open[name]
@@ -159,9 +182,9 @@ func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local *tickB
 		}
 		ev.Latency, ev.Note = st.LastLatency, note
 		t.decorate(&ev, inc)
-		chat.events = append(chat.events, ev)
-		chat.incidents = append(chat.incidents, inc)
-		chat.state(name, st)
+		remote.events = append(remote.events, ev)
+		remote.incidents = append(remote.incidents, inc)
+		remote.state(name, st)
 		return
 	}
 	if inc.Quiet || held {

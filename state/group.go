@@ -181,7 +181,9 @@ func (t *Tracker) stormGroup(tg checks.Target, now time.Time) (int64, bool) {
 	var best int64
 	var bestAt time.Time
 	for id, g := range t.groups {
-		if g.openedAt.IsZero() || now.Sub(g.openedAt) > tg.GroupWait || now.Before(g.openedAt) {
+		// Either side: results of checks that ran at once may be
+		// recorded in another order than their times.
+		if g.openedAt.IsZero() || now.Sub(g.openedAt) > tg.GroupWait || g.openedAt.Sub(now) > tg.GroupWait {
 			continue
 		}
 		if g.openedAt.After(bestAt) || (g.openedAt.Equal(bestAt) && id < best) {

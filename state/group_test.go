@@ -220,3 +220,32 @@ func TestTrackerGroupsAfterRestart(t *testing.T) {
 		t.Errorf("b's recovery after a restart: %+v", up)
 	}
 }
+
+// TestTrackerTickJoinsTogether: children that waited for their parent and
+// join its alert in the same tick each show the whole group.
+func TestTrackerTickJoinsTogether(t *testing.T) {
+	store := newMemStore()
+	router := groupTarget("router")
+	router.FailAfter = 2
+	h := newHarness(t, store, router, groupTarget("a", "router"), groupTarget("b", "router"), groupTarget("c", "router"))
+	t0 := at(0)
+	observeAt(t, h, "router", t0, false)
+	for i, n := range []string{"a", "b", "c"} {
+		observeAt(t, h, n, t0.Add(time.Duration(i+1)*100*time.Millisecond), false)
+	}
+	observeAt(t, h, "router", t0.Add(time.Second), false)
+	n := len(store.events())
+	h.now = t0.Add(2 * time.Second)
+	if err := h.tr.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	evs := store.events()[n:]
+	if len(evs) != 3 {
+		t.Fatalf("%d events, want the 3 joins", len(evs))
+	}
+	for _, ev := range evs {
+		if got := memberNames(ev.Members); !slices.Equal(got, []string{"router:down", "a:down", "b:down", "c:down"}) {
+			t.Errorf("%s's join shows %v", ev.Target, got)
+		}
+	}
+}

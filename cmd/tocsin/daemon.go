@@ -189,6 +189,7 @@ func (d *daemon) run(parent context.Context) int {
 		// Discord allows about five messages in five seconds a channel;
 		// the Slack notifier paces its channel itself.
 		MinInterval: map[string]time.Duration{"discord": time.Second},
+		Grouped:     map[string]bool{"slack": true, "discord": true},
 	})
 	d.tracker, err = state.NewTracker(ctx, state.TrackerOptions{
 		Store:     d.store,
