@@ -152,15 +152,23 @@ func untilText(t, now time.Time) string {
 	return fmt.Sprintf("%s (in %s)", formatTime(t), formatDuration(t.Sub(now)))
 }
 
-// ackText is "acked by alice at 2026-…" or "not acknowledged".
+// ackText is `acked by alice at 2026-… on slack: "reason"` or "not
+// acknowledged".
 func ackText(ts state.TargetState) string {
 	if ts.AckedBy == "" {
 		return "not acknowledged"
 	}
-	if ts.AckedAt.IsZero() {
-		return "acked by " + ts.AckedBy
+	text := "acked by " + ts.AckedBy
+	if !ts.AckedAt.IsZero() {
+		text += " at " + formatTime(ts.AckedAt)
 	}
-	return fmt.Sprintf("acked by %s at %s", ts.AckedBy, formatTime(ts.AckedAt))
+	if ts.AckPlatform != "" {
+		text += " on " + ts.AckPlatform
+	}
+	if ts.AckReason != "" {
+		text += `: "` + escapeMarkup(ts.AckReason) + `"`
+	}
+	return text
 }
 
 func plural(n int, word string) string {

@@ -107,7 +107,7 @@ func (t *Tracker) Ack(ctx context.Context, target string, incident int64, a Ack)
 	}
 	now := t.now()
 	next := st
-	next.AckedBy, next.AckedAt = a.By, now
+	next.AckedBy, next.AckedAt, next.AckReason, next.AckPlatform = a.By, now, a.Reason, a.Platform
 	inc.AckedBy, inc.AckedAt, inc.AckReason, inc.AckPlatform = a.By, now, a.Reason, a.Platform
 	tg := t.targets[target]
 	ev := Event{Kind: EventAck, Target: target, TargetKind: tg.Kind, Address: tg.Address(),
@@ -158,7 +158,7 @@ func (t *Tracker) Unack(ctx context.Context, target, by string) (TargetState, er
 	}
 	now := t.now()
 	next := st
-	next.AckedBy, next.AckedAt = "", time.Time{}
+	next.AckedBy, next.AckedAt, next.AckReason, next.AckPlatform = "", time.Time{}, "", ""
 	inc.AckedBy, inc.AckedAt, inc.AckReason, inc.AckPlatform = "", time.Time{}, "", ""
 	inc.ClockAt, inc.LastRemind, inc.Escalated = now, time.Time{}, false
 	ev := Event{Kind: EventUnack, Target: target, TargetKind: tg.Kind, Address: tg.Address(),

@@ -67,8 +67,8 @@ func TestTrackerAck(t *testing.T) {
 			if st.AckedBy != "alice" || !st.AckedAt.Equal(h.now) {
 				t.Errorf("state ack = %q at %v", st.AckedBy, st.AckedAt)
 			}
-			if got := mustGet(t, h.tr, "shop"); got.AckedBy != "alice" {
-				t.Errorf("Get after ack: AckedBy %q", got.AckedBy)
+			if got := mustGet(t, h.tr, "shop"); got.AckedBy != "alice" || got.AckReason != "on it" || got.AckPlatform != "slack" {
+				t.Errorf("Get after ack: %+v", got)
 			}
 			b := lastEventBatch(t, h.store)
 			ev := b.Events[0]

@@ -234,7 +234,7 @@ func (t *Tracker) tickTarget(tg checks.Target, now time.Time, chat, local, remot
 		ev.Actor = "tocsin"
 		ev.Reason = "acknowledgement expired after " + tg.AckExpires.String()
 		ev.AckedBy, ev.AckedAt = "", time.Time{}
-		st.AckedBy, st.AckedAt = "", time.Time{}
+		st.AckedBy, st.AckedAt, st.AckReason, st.AckPlatform = "", time.Time{}, "", ""
 		inc.AckedBy, inc.AckedAt, inc.AckReason, inc.AckPlatform = "", time.Time{}, "", ""
 		inc.ClockAt, inc.LastRemind, inc.Escalated = now, time.Time{}, false
 		chat.events = append(chat.events, ev)

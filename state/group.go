@@ -259,7 +259,7 @@ func (t *Tracker) AckGroup(ctx context.Context, leader int64, a Ack) ([]TargetSt
 		if st.AckedBy != "" {
 			continue
 		}
-		st.AckedBy, st.AckedAt = a.By, now
+		st.AckedBy, st.AckedAt, st.AckReason, st.AckPlatform = a.By, now, a.Reason, a.Platform
 		inc.AckedBy, inc.AckedAt, inc.AckReason, inc.AckPlatform = a.By, now, a.Reason, a.Platform
 		incs = append(incs, inc)
 		states = append(states, st)

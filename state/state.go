@@ -172,5 +172,9 @@ type TargetState struct {
 	IncidentID int64
 	AckedBy    string
 	AckedAt    time.Time
-	MutedUntil time.Time
+	// AckReason and AckPlatform describe the ack (kept with the incident;
+	// the target's state row does not store them).
+	AckReason   string
+	AckPlatform string
+	MutedUntil  time.Time
 }

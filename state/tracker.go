@@ -151,6 +151,10 @@ func NewTracker(ctx context.Context, opts TrackerOptions) (*Tracker, error) {
 			inc = Incident{ID: st.IncidentID, Target: st.Name, Start: st.Since,
 				Cause: st.LastError, AckedBy: st.AckedBy, AckedAt: st.AckedAt}
 		}
+		if st.AckedBy != "" && inc.AckedBy == st.AckedBy {
+			st.AckReason, st.AckPlatform = inc.AckReason, inc.AckPlatform
+			t.states[st.Name] = st
+		}
 		t.open[st.Name] = inc
 	}
 	slices.Sort(t.order)
@@ -398,7 +402,7 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 			// announce the recovery, with no incident to close.
 			inc = Incident{Start: t.states[r.Target].Since, End: r.Time}
 		}
-		next.IncidentID, next.AckedBy, next.AckedAt = 0, "", time.Time{}
+		next.IncidentID, next.AckedBy, next.AckedAt, next.AckReason, next.AckPlatform = 0, "", time.Time{}, "", ""
 		ev = Event{Kind: EventUp, Duration: inc.End.Sub(inc.Start), AckedBy: inc.AckedBy, AckedAt: inc.AckedAt}
 	}
 	b := t.bufferedBatch(&next)

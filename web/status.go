@@ -26,9 +26,11 @@ type targetJSON struct {
 	AckedBy       *string `json:"acked_by"`
 	MutedUntil    *string `json:"muted_until"`
 	// Extensions.
-	AckedAt    *string `json:"acked_at"`
-	IncidentID *int64  `json:"incident_id"`
-	LastCheck  *string `json:"last_check"`
+	AckedAt     *string `json:"acked_at"`
+	AckReason   *string `json:"ack_reason"`
+	AckPlatform *string `json:"ack_platform"`
+	IncidentID  *int64  `json:"incident_id"`
+	LastCheck   *string `json:"last_check"`
 }
 
 type notifierJSON struct {
@@ -73,6 +75,8 @@ func targetDoc(t state.TargetState) targetJSON {
 		AckedBy:       nonEmpty(t.AckedBy),
 		MutedUntil:    rfc3339(t.MutedUntil),
 		AckedAt:       rfc3339(t.AckedAt),
+		AckReason:     nonEmpty(t.AckReason),
+		AckPlatform:   nonEmpty(t.AckPlatform),
 		IncidentID:    nonZero(t.IncidentID),
 		LastCheck:     rfc3339(t.LastCheck),
 	}

@@ -34,7 +34,7 @@ func fixture() []state.TargetState {
 			// Since in another zone: the API must show it in UTC.
 			Since: t0.In(berlin), LastCheck: t0.Add(30 * time.Second), LastError: "HTTP 503",
 			LastLatency: 12500 * time.Microsecond, IncidentID: 7,
-			AckedBy: "alice", AckedAt: t0.Add(5 * time.Minute),
+			AckedBy: "alice", AckedAt: t0.Add(5 * time.Minute), AckReason: "on it", AckPlatform: "slack",
 		},
 		{Name: "db", Kind: checks.KindTCP}, // zero Status: not decided yet
 		{
@@ -80,17 +80,17 @@ const wantStatusJSON = `{
   "targets": [
     {"name": "web-1", "kind": "ping", "status": "up", "since": "2026-11-25T11:00:00Z",
      "last_error": "", "last_latency_ms": 1.5, "acked_by": null, "muted_until": null,
-     "acked_at": null, "incident_id": null, "last_check": "2026-11-25T12:00:00Z"},
+     "acked_at": null, "ack_reason": null, "ack_platform": null, "incident_id": null, "last_check": "2026-11-25T12:00:00Z"},
     {"name": "shop", "kind": "http", "status": "down", "since": "2026-11-25T12:00:00Z",
      "last_error": "HTTP 503", "last_latency_ms": 12.5, "acked_by": "alice", "muted_until": null,
-     "acked_at": "2026-11-25T12:05:00Z", "incident_id": 7, "last_check": "2026-11-25T12:00:30Z"},
+     "acked_at": "2026-11-25T12:05:00Z", "ack_reason": "on it", "ack_platform": "slack", "incident_id": 7, "last_check": "2026-11-25T12:00:30Z"},
     {"name": "db", "kind": "tcp", "status": "unknown", "since": null,
      "last_error": "", "last_latency_ms": 0, "acked_by": null, "muted_until": null,
-     "acked_at": null, "incident_id": null, "last_check": null},
+     "acked_at": null, "ack_reason": null, "ack_platform": null, "incident_id": null, "last_check": null},
     {"name": "cache", "kind": "tcp", "status": "down", "since": "2026-11-25T12:00:00Z",
      "last_error": "dial tcp 127.0.0.1:9: connection refused", "last_latency_ms": 0,
      "acked_by": null, "muted_until": "2026-11-25T14:00:00Z",
-     "acked_at": null, "incident_id": 8, "last_check": "2026-11-25T12:00:00Z"}
+     "acked_at": null, "ack_reason": null, "ack_platform": null, "incident_id": 8, "last_check": "2026-11-25T12:00:00Z"}
   ],
   "notifiers": {
     "console": {"healthy": true, "error": ""},
@@ -183,11 +183,11 @@ func TestAPITarget(t *testing.T) {
 	}{
 		{"down and acked", "/api/status/shop", 200, `{"name": "shop", "kind": "http", "status": "down",
 			"since": "2026-11-25T12:00:00Z", "last_error": "HTTP 503", "last_latency_ms": 12.5,
-			"acked_by": "alice", "muted_until": null, "acked_at": "2026-11-25T12:05:00Z",
+			"acked_by": "alice", "muted_until": null, "acked_at": "2026-11-25T12:05:00Z", "ack_reason": "on it", "ack_platform": "slack",
 			"incident_id": 7, "last_check": "2026-11-25T12:00:30Z"}`},
 		{"unknown", "/api/status/db", 200, `{"name": "db", "kind": "tcp", "status": "unknown",
 			"since": null, "last_error": "", "last_latency_ms": 0, "acked_by": null,
-			"muted_until": null, "acked_at": null, "incident_id": null, "last_check": null}`},
+			"muted_until": null, "acked_at": null, "ack_reason": null, "ack_platform": null, "incident_id": null, "last_check": null}`},
 		{"no such target", "/api/status/nope", 404, `{"error": "unknown target \"nope\""}`},
 		{"escaped name", "/api/status/a%20b", 404, `{"error": "unknown target \"a b\""}`},
 	}
