@@ -386,7 +386,7 @@ func (w *worker) deliver(ctx context.Context, dl state.Delivery) bool {
 			return w.storeFailed(ctx, "ref", err)
 		}
 		ref = Ref(r)
-	case ev.Kind != state.EventDown && ev.Kind != state.EventFlapping && ev.IncidentID != 0:
+	case ev.Kind != state.EventDown && !(ev.Kind == state.EventFlapping && flapNew(ev)) && ev.IncidentID != 0:
 		r, err := ob.Ref(ctx, ev.IncidentID, w.name)
 		if err != nil {
 			return w.storeFailed(ctx, "ref", err)
@@ -452,7 +452,17 @@ func (w *worker) steps(dl state.Delivery, ref Ref) []step {
 		edit = func(ctx context.Context) error { return w.n.Edit(ctx, ref, ev) }
 	}
 	switch ev.Kind {
-	case state.EventDown, state.EventFlapping:
+	case state.EventFlapping:
+		// One notice per episode: posted, edited with the count, and at
+		// the end edited and answered in its thread.
+		switch {
+		case flapNew(ev):
+			return []step{post}
+		case ev.Phase == state.FlapEnd:
+			return []step{edit, reply}
+		}
+		return []step{edit}
+	case state.EventDown:
 		if w.grouped && joins(ev) && ref != "" {
 			// The group's alert shows the newcomer, and the newcomer's
 			// later events edit and thread there.
@@ -483,6 +493,12 @@ func (w *worker) steps(dl state.Delivery, ref Ref) []step {
 	default: // REMIND, ESCALATE, and any kind added later: a thread reply.
 		return []step{reply}
 	}
+}
+
+// flapNew reports whether ev, a FLAPPING, starts an episode (a new
+// notice), or has no episode (a notice alone).
+func flapNew(ev state.Event) bool {
+	return ev.Phase == "" || ev.Phase == state.FlapStart
 }
 
 // joins reports whether ev is a DOWN that joins another incident's alert.

@@ -151,3 +151,24 @@ func TestDispatcherUngroupedNotifier(t *testing.T) {
 		}
 	})
 }
+
+// TestDispatcherFlappingNotice: one notice per episode, posted, edited with
+// the count, and at the end edited and answered in its thread.
+func TestDispatcherFlappingNotice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ob := newFakeOutbox()
+		flap := func(id int64, phase string) state.Event {
+			return state.Event{ID: id, Kind: state.EventFlapping, Target: "shop", IncidentID: -5, Phase: phase}
+		}
+		ob.add("n", flap(1, state.FlapStart))
+		ob.add("n", flap(2, state.FlapUpdate))
+		ob.add("n", flap(3, state.FlapEnd))
+		n := &fakeNotifier{name: "n"}
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}}))
+		defer stop()
+		want := []string{"post FLAPPING", "edit FLAPPING n-msg-1", "edit FLAPPING n-msg-1", "reply FLAPPING n-msg-1"}
+		if got := n.Calls(); !slices.Equal(got, want) {
+			t.Errorf("calls = %q, want %q", got, want)
+		}
+	})
+}

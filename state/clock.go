@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/tocsin/tocsin/checks"
@@ -65,9 +64,7 @@ func (t *Tracker) Tick(ctx context.Context) error {
 		case &local:
 			b.Notifiers = t.opts.Local
 		case &remote:
-			b.Notifiers = slices.DeleteFunc(slices.Clone(t.opts.Notifiers), func(n string) bool {
-				return slices.Contains(t.opts.Local, n)
-			})
+			b.Notifiers = t.remote()
 		}
 		for _, name := range tb.names {
 			b.States = append(b.States, tb.states[name])

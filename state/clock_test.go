@@ -253,16 +253,23 @@ func TestTrackerFlapping(t *testing.T) {
 	tg.FlapHigh, tg.FlapLow = 50, 25
 	h := newHarness(t, store, tg)
 	h.feed(t, "shop", 0, strings.Repeat("FO", 15)) // 30 results, 29 changes
-	var chatDown, chatUp, localDown, flapStart int
+	var chatDown, chatUp, localDown, flapStart, updates int
+	var notice int64
 	for _, b := range store.committed() {
-		toChat := slices.Equal(b.Notifiers, testNotifiers)
+		toChat := slices.Contains(b.Notifiers, "slack")
 		for _, ev := range b.Events {
 			switch {
-			case ev.Kind == EventFlapping && toChat:
+			case ev.Kind == EventFlapping && toChat && ev.Phase == FlapStart:
 				flapStart++
-				if !strings.Contains(ev.Reason, "% of the last 21 checks") {
-					t.Errorf("flapping notice %q", ev.Reason)
+				if !strings.Contains(ev.Reason, "% of the last 21 checks") || ev.IncidentID >= 0 {
+					t.Errorf("flapping notice %+v: want a reason and a negative notice key", ev)
 				}
+				notice = ev.IncidentID
+			case ev.Kind == EventFlapping && toChat:
+				if ev.Phase != FlapUpdate || ev.IncidentID != notice || ev.Count != updates+1 {
+					t.Errorf("flapping update %+v after %d updates of notice %d", ev, updates, notice)
+				}
+				updates++
 			case ev.Kind == EventDown && toChat:
 				chatDown++
 			case ev.Kind == EventUp && toChat:
@@ -299,8 +306,9 @@ func TestTrackerFlapping(t *testing.T) {
 			}
 		}
 	}
-	if len(got) != 2 || !strings.HasPrefix(got[0], "FLAPPING stopped flapping") || !strings.HasSuffix(got[0], "it is down") ||
-		!strings.HasPrefix(got[1], "DOWN HTTP 503") {
-		t.Errorf("after settling down, chat got %q", got)
+	if len(got) != 3 || !strings.HasSuffix(got[0], "down now") ||
+		!strings.HasPrefix(got[1], "FLAPPING stopped flapping after") || !strings.HasSuffix(got[1], "it is down") ||
+		!strings.HasPrefix(got[2], "DOWN HTTP 503") {
+		t.Errorf("after settling down, chat got %q: the last update, the end, the DOWN", got)
 	}
 }

@@ -79,11 +79,25 @@ type Event struct {
 	// with Group set and not equal to IncidentID joins the leader's alert
 	// (an edit) instead of posting a new one.
 	Group int64
+	// Phase is, for a FLAPPING event, which part of the episode it is:
+	// FlapStart (the notice is posted), FlapUpdate (the notice is edited
+	// with Count state changes so far), FlapEnd (the notice shows the end,
+	// and its thread says so). "" for other kinds.
+	Phase string
+	// Count is the number of state changes of a flapping episode so far.
+	Count int
 	// Members is the group as it stood when the event happened, leader
 	// first, when Group is set: what a grouped alert shows ("12 targets
 	// down: …"). It may be long (a 500-target storm): renderers summarise.
 	Members []GroupMember
 }
+
+// The phases of a FLAPPING event.
+const (
+	FlapStart  = "start"
+	FlapUpdate = "update"
+	FlapEnd    = "end"
+)
 
 // GroupMember is one target of a grouped alert.
 type GroupMember struct {

@@ -89,10 +89,16 @@ type Tracker struct {
 	groups map[int64]*group
 }
 
-// flapTrack is one target's flap history and verdict.
+// flapTrack is one target's flap history and verdict, and while it
+// flaps, its notice: the key its message is kept under (a negative
+// number, apart from incident ids), when the episode began and how many
+// transitions it has seen.
 type flapTrack struct {
-	h  flapHistory
-	on bool
+	h       flapHistory
+	on      bool
+	notice  int64
+	since   time.Time
+	changes int
 }
 
 // NewTracker loads the saved states from opts.Store. A target whose saved
@@ -349,13 +355,27 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	flap.on = tg.FlapHigh > 0 && flapping(flap.on, pct, tg.FlapHigh, tg.FlapLow)
 	t.flaps[r.Target] = flap
 	var flapEv *Event
-	if flap.on != prevFlap.on {
-		flapEv = &Event{Kind: EventFlapping, Target: r.Target, TargetKind: tg.Kind, Address: tg.Address(), Time: r.Time,
-			Reason: fmt.Sprintf("state changed in %.0f%% of the last %d checks", pct, flapResults)}
-		if !flap.on {
-			flapEv.Reason = fmt.Sprintf("stopped flapping (%.0f%% of the last %d checks); it is %s", pct, flapResults, next.Status)
-		}
+	flapping := func(phase, reason string) *Event {
+		return &Event{Kind: EventFlapping, Target: r.Target, TargetKind: tg.Kind, Address: tg.Address(),
+			Time: r.Time, IncidentID: flap.notice, Phase: phase, Count: flap.changes, Since: flap.since,
+			Reason: reason}
 	}
+	switch {
+	case flap.on && !prevFlap.on:
+		// One notice per episode, edited as it goes: its key is negative,
+		// so it never meets an incident's alert.
+		flap.notice, flap.since, flap.changes = -(t.lastIncidentID + 1), r.Time, 0
+		t.lastIncidentID++
+		flapEv = flapping(FlapStart, fmt.Sprintf("state changed in %.0f%% of the last %d checks", pct, flapResults))
+	case !flap.on && prevFlap.on:
+		flapEv = flapping(FlapEnd, fmt.Sprintf("%s after %d state changes; it is %s", "stopped flapping",
+			flap.changes, next.Status))
+	case flap.on && (tr == wentDown || tr == wentUp):
+		flap.changes++
+		flapEv = flapping(FlapUpdate, fmt.Sprintf("%d state changes since %s; %s now", flap.changes,
+			flap.since.UTC().Format("15:04:05 UTC"), next.Status))
+	}
+	t.flaps[r.Target] = flap
 	// unknown → up announces nothing, so it needs no outbox write: losing
 	// it in a crash only means the next success decides it again.
 	if tr == noChange || tr == firstUp {
@@ -472,7 +492,12 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	if flapEv != nil {
 		// Its own commit: it goes to chat whatever the transition's
 		// audience was.
-		flapErr = t.commit(ctx, &Batch{Events: []Event{*flapEv}, Notifiers: t.opts.Notifiers})
+		to := t.opts.Notifiers
+		if flapEv.Phase == FlapUpdate {
+			// The console printed the transition itself, marked.
+			to = t.remote()
+		}
+		flapErr = t.commit(ctx, &Batch{Events: []Event{*flapEv}, Notifiers: to})
 	}
 	t.mu.Unlock()
 	t.notify()
@@ -480,6 +505,13 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		return fmt.Errorf("state: %s: flapping notice: %w", r.Target, flapErr)
 	}
 	return nil
+}
+
+// remote is every notifier but the Local ones.
+func (t *Tracker) remote() []string {
+	return slices.DeleteFunc(slices.Clone(t.opts.Notifiers), func(n string) bool {
+		return slices.Contains(t.opts.Local, n)
+	})
 }
 
 // closeIncident returns inc ended at end for reason, carrying st's ack.

@@ -223,7 +223,12 @@ func (n *Notifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) err
 		return nil
 	}
 	ev = n.stamp(ev)
-	err := n.edit(ctx, ch, id, AlertMessage(ev))
+	msg := AlertMessage(ev)
+	if ev.Kind == state.EventFlapping {
+		// A flapping notice is a line of text, edited with its count.
+		msg = ReplyMessage(ev, false)
+	}
+	err := n.edit(ctx, ch, id, msg)
 	if err != nil && classify(err) == render {
 		n.log.Warn("Discord refused the alert's embed; sending its text alone", "op", "edit message",
 			"event", string(ev.Kind), "target", ev.Target, "err", n.redact(describe(err)))

@@ -401,6 +401,9 @@ func replyText(ev state.Event, threaded bool) (string, *discordgo.MessageAllowed
 			" and nobody acknowledged it", cause))
 	case state.EventFlapping:
 		line = colon("⚠️ "+target+" is flapping", reason)
+		if ev.Phase == state.FlapEnd {
+			line = colon("ℹ️ "+target, reason)
+		}
 	default: // DOWN, and any kind added later
 		line = colon(target+" is "+strings.ToLower(escape(notify.OneLine(string(ev.Kind)))), reason)
 	}

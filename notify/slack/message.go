@@ -303,6 +303,9 @@ func ReplyText(ev state.Event, threaded bool) string {
 			colon("Escalation: "+target+" has been down for "+seconds(downFor(ev))+" and nobody acknowledged it", cause))
 	case state.EventFlapping:
 		line = colon(":warning: "+target+" is flapping", reason)
+		if ev.Phase == state.FlapEnd {
+			line = colon(":information_source: "+target, reason)
+		}
 	default: // DOWN, and any kind added later
 		line = colon(target+" is "+strings.ToLower(notify.OneLine(string(ev.Kind))), reason)
 	}

@@ -160,6 +160,10 @@ func (n *Notifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) err
 		return nil
 	}
 	msg := AlertMessage(ev)
+	if ev.Kind == state.EventFlapping {
+		// A flapping notice is a line of text, edited with its count.
+		msg = Message{Text: ReplyText(ev, false), Blocks: []slack.Block{}}
+	}
 	err := n.update(ctx, ch, ts, msg)
 	if err != nil && classify(err) == render {
 		n.log.Warn("Slack refused the alert's blocks; sending its text alone", "op", "chat.update",

@@ -18,7 +18,7 @@ import (
 func (s *Store) Pending(ctx context.Context, notifier string, limit int) ([]state.Delivery, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT d.id, d.notifier, d.attempts, d.step, d.next_at, d.last_error,
 			e.id, e.kind, e.target, e.target_kind, e.address, e.incident_id, e.time, e.since,
-			e.reason, e.latency_ns, e.duration_ns, e.actor, e.note, e.cause, e.acked_by, e.acked_at, e.group_id, e.members
+			e.reason, e.latency_ns, e.duration_ns, e.actor, e.note, e.cause, e.acked_by, e.acked_at, e.group_id, e.members, e.phase, e.count
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.notifier = ? AND d.delivered_at IS NULL AND d.held = 0
 		ORDER BY d.event_id, d.id LIMIT ?`, notifier, sqlLimit(limit))
@@ -38,7 +38,7 @@ func (s *Store) Pending(ctx context.Context, notifier string, limit int) ([]stat
 		)
 		if err := rows.Scan(&d.ID, &d.Notifier, &d.Attempts, &d.Step, &next, &d.LastError,
 			&e.ID, &kind, &e.Target, &tkind, &e.Address, &e.IncidentID, &tm, &since,
-			&e.Reason, &lat, &durat, &e.Actor, &e.Note, &e.Cause, &e.AckedBy, &ackedAt, &e.Group, &members); err != nil {
+			&e.Reason, &lat, &durat, &e.Actor, &e.Note, &e.Cause, &e.AckedBy, &ackedAt, &e.Group, &members, &e.Phase, &e.Count); err != nil {
 			return nil, fmt.Errorf("pending for %q: %w", notifier, err)
 		}
 		d.NextAt = fromNanos(next)

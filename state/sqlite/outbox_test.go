@@ -48,6 +48,7 @@ func TestPendingCarriesTheEvent(t *testing.T) {
 		IncidentID: 3, Time: t0, Since: t0.Add(-time.Hour), Reason: "back", Latency: 12 * time.Millisecond,
 		Duration: time.Hour, Actor: "alice", Note: "(muted)",
 		Cause: "HTTP 503", AckedBy: "bob", AckedAt: t0.Add(-time.Minute),
+		Phase: state.FlapUpdate, Count: 7,
 		Group: 2, Members: []state.GroupMember{
 			{Target: "router", IncidentID: 2, Status: state.StatusDown, Cause: "100% packet loss (1/1)", Since: t0.Add(-2 * time.Hour)},
 			{Target: "shop", IncidentID: 3, Status: state.StatusUp, Cause: "HTTP 503", Since: t0.Add(-time.Hour), AckedBy: "bob", HeldBy: "router"},

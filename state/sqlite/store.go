@@ -150,8 +150,8 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	}
 	ev, err := tx.PrepareContext(ctx, `INSERT INTO events
 		(kind, target, target_kind, address, incident_id, time, since, reason, latency_ns, duration_ns, actor, note,
-			cause, acked_by, acked_at, group_id, members)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+			cause, acked_by, acked_at, group_id, members, phase, count)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Store) write(ctx context.Context, tx *sql.Tx, b *state.Batch) ([]int64,
 	for i, e := range b.Events {
 		res, err := ev.ExecContext(ctx, string(e.Kind), e.Target, string(e.TargetKind), e.Address, e.IncidentID,
 			nanos(e.Time), nanos(e.Since), e.Reason, int64(e.Latency), int64(e.Duration), e.Actor, e.Note,
-			e.Cause, e.AckedBy, nanos(e.AckedAt), e.Group, membersJSON(e.Members))
+			e.Cause, e.AckedBy, nanos(e.AckedAt), e.Group, membersJSON(e.Members), e.Phase, e.Count)
 		if err != nil {
 			return nil, fmt.Errorf("event %s %s: %w", e.Kind, e.Target, err)
 		}
