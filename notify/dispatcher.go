@@ -308,11 +308,22 @@ func (w *worker) superseded(dl state.Delivery, queue []state.Delivery) bool {
 		if later.NextAt.After(now) {
 			return false
 		}
-		le := later.Event
-		if le.Group == ev.Group && le.IncidentID != 0 && (joins(le) || le.Kind != state.EventDown) &&
-			le.Kind != state.EventFlapping {
+		if le := later.Event; le.Group == ev.Group && le.IncidentID != 0 && editsGroup(le) {
 			return true
 		}
+	}
+	return false
+}
+
+// editsGroup reports whether delivering ev edits its alert's message:
+// a DOWN joining a group, a recovery, an ack, a mute and their reversals;
+// not a reminder or an escalation (thread replies only).
+func editsGroup(ev state.Event) bool {
+	switch ev.Kind {
+	case state.EventDown:
+		return joins(ev)
+	case state.EventUp, state.EventRemoved, state.EventAck, state.EventUnack, state.EventMute, state.EventUnmute:
+		return true
 	}
 	return false
 }

@@ -172,3 +172,29 @@ func TestDispatcherFlappingNotice(t *testing.T) {
 		}
 	})
 }
+
+// TestDispatcherReminderDoesNotSupersede: a reminder queued behind a join
+// only replies in the thread, so the join's edit still goes out.
+func TestDispatcherReminderDoesNotSupersede(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		down7 := state.GroupMember{Target: "router", IncidentID: 7, Status: state.StatusDown}
+		down8 := state.GroupMember{Target: "web", IncidentID: 8, Status: state.StatusDown}
+		ob := newFakeOutbox()
+		lead := down(1, 7, "router")
+		lead.Group, lead.Members = 7, []state.GroupMember{down7}
+		join := down(2, 8, "web")
+		join.Group, join.Members = 7, []state.GroupMember{down7, down8}
+		remind := ev(3, 7, state.EventRemind)
+		remind.Group, remind.Members = 7, []state.GroupMember{down7, down8}
+		for _, e := range []state.Event{lead, join, remind} {
+			ob.add("n", e)
+		}
+		n := &fakeNotifier{name: "n"}
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}, Grouped: map[string]bool{"n": true}}))
+		defer stop()
+		want := []string{"post DOWN", "edit DOWN n-msg-1", "reply REMIND n-msg-1"}
+		if got := n.Calls(); !slices.Equal(got, want) {
+			t.Errorf("calls = %q, want %q", got, want)
+		}
+	})
+}
