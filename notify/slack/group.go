@@ -11,6 +11,19 @@ import (
 	"github.com/tocsin/tocsin/state"
 )
 
+// group is a grouped alert (notify.Group) with this platform's rendering.
+type group struct{ *notify.Group }
+
+// groupOf returns the group of ev's alert; ok is false when ev's alert is
+// its incident's alone (rendered as ever).
+func groupOf(ev state.Event) (*group, bool) {
+	g, ok := notify.GroupOf(ev)
+	if !ok {
+		return nil, false
+	}
+	return &group{g}, true
+}
+
 // AckAllActionID is the action_id of the Acknowledge all button of a
 // grouped alert; its value is the incident id of the group's leader in
 // decimal. tocsin's Slack bot adapter acknowledges every member of the
@@ -31,88 +44,40 @@ const (
 	maxGroupNote  = 200 // ev's target and note in a grouped alert's context
 )
 
-// group is the alert a grouped incident shares, as an event's Members show
-// it: a storm (DOWNs within group_wait of the first) or a dependency group
-// (a parent that is down and the children it holds).
-type group struct {
-	id      int64               // the leader's incident id: the alert's own
-	leader  state.GroupMember   // members[0]
-	members []state.GroupMember // the leader first
-	down    int                 // members still down
-	unacked int                 // down members nobody acknowledged
-	// deps: the leader is down and holds every other member (depends_on),
-	// so the alert is the leader's: "DOWN router", "also unreachable: …".
-	deps bool
-}
-
-// groupOf returns the group of ev's alert, ok false when ev's alert is its
-// incident's alone (no Members, or only one: rendered as ever).
-func groupOf(ev state.Event) (g *group, ok bool) {
-	if len(ev.Members) <= 1 {
-		return nil, false
-	}
-	g = &group{id: ev.Group, leader: ev.Members[0], members: ev.Members}
-	if g.id == 0 {
-		g.id = g.leader.IncidentID
-	}
-	g.deps = isDown(g.leader) && g.leader.Target != ""
-	for i, m := range ev.Members {
-		if isDown(m) {
-			g.down++
-			if m.AckedBy == "" {
-				g.unacked++
-			}
-		}
-		if i > 0 && m.HeldBy != g.leader.Target {
-			g.deps = false
-		}
-	}
-	return g, true
-}
-
-// isDown says whether m's outage lasts: any status but up.
-func isDown(m state.GroupMember) bool { return m.Status != state.StatusUp }
-
-// isLeader says whether ev is an event of the leader's own incident, which
-// alone carries the leader's check (kind, address, latency).
-func (g *group) isLeader(ev state.Event) bool {
-	return ev.IncidentID != 0 && ev.IncidentID == g.leader.IncidentID
-}
-
 // leaderCause is what failed for the leader.
 func (g *group) leaderCause(ev state.Event) string {
-	if g.isLeader(ev) {
+	if g.IsLeader(ev) {
 		if c := causeOf(ev); strings.TrimSpace(c) != "" {
 			return c
 		}
 	}
-	return g.leader.Cause
+	return g.Leader.Cause
 }
 
 // since is when the leader went down.
 func (g *group) since(ev state.Event) time.Time {
-	if g.leader.Since.IsZero() && g.isLeader(ev) {
+	if g.Leader.Since.IsZero() && g.IsLeader(ev) {
 		return ev.Since
 	}
-	return g.leader.Since
+	return g.Leader.Since
 }
 
 // listed are the members the alert lists: all of them, or for a dependency
 // group the leader's dependents; those still down first, each part in the
 // group's order.
 func (g *group) listed() []state.GroupMember {
-	from := g.members
-	if g.deps {
+	from := g.Members
+	if g.Deps {
 		from = from[1:]
 	}
 	out := make([]state.GroupMember, 0, len(from))
 	for _, m := range from {
-		if isDown(m) {
+		if notify.IsDown(m) {
 			out = append(out, m)
 		}
 	}
 	for _, m := range from {
-		if !isDown(m) {
+		if !notify.IsDown(m) {
 			out = append(out, m)
 		}
 	}
@@ -122,8 +87,8 @@ func (g *group) listed() []state.GroupMember {
 // downOthers are the members other than the leader that are still down.
 func (g *group) downOthers() []state.GroupMember {
 	var out []state.GroupMember
-	for _, m := range g.members[1:] {
-		if isDown(m) {
+	for _, m := range g.Members[1:] {
+		if notify.IsDown(m) {
 			out = append(out, m)
 		}
 	}
@@ -133,8 +98,8 @@ func (g *group) downOthers() []state.GroupMember {
 // downMembers are the members still down, in the group's order.
 func (g *group) downMembers() []state.GroupMember {
 	var out []state.GroupMember
-	for _, m := range g.members {
-		if isDown(m) {
+	for _, m := range g.Members {
+		if notify.IsDown(m) {
 			out = append(out, m)
 		}
 	}
@@ -149,7 +114,7 @@ func (g *group) longest(ev state.Event) time.Duration {
 	if ev.Time.IsZero() {
 		return d
 	}
-	for _, m := range g.members {
+	for _, m := range g.Members {
 		if m.Since.IsZero() {
 			continue
 		}
@@ -161,11 +126,11 @@ func (g *group) longest(ev state.Event) time.Duration {
 // ackedAllBy says whether who acknowledged the whole group: at least two
 // members are down and who acknowledged every one of them.
 func (g *group) ackedAllBy(who string) bool {
-	if g.down < 2 || who == "" {
+	if g.Down < 2 || who == "" {
 		return false
 	}
-	for _, m := range g.members {
-		if isDown(m) && m.AckedBy != who {
+	for _, m := range g.Members {
+		if notify.IsDown(m) && m.AckedBy != who {
 			return false
 		}
 	}
@@ -185,7 +150,7 @@ func targets(n int) string {
 func moreLine(rest []state.GroupMember) string {
 	down := 0
 	for _, m := range rest {
-		if isDown(m) {
+		if notify.IsDown(m) {
 			down++
 		}
 	}
@@ -223,18 +188,18 @@ func names(ms []state.GroupMember, n int) string {
 // and its emoji: red while a member is down and unacknowledged, yellow
 // while every member down is acknowledged, green once all are up.
 func (g *group) title() (emoji, title string) {
-	leader := notify.OneLine(g.leader.Target)
+	leader := notify.OneLine(g.Leader.Target)
 	switch {
-	case g.down == 0:
-		return statusResolved.emoji, "All " + targets(len(g.members)) + " up again"
-	case g.deps && g.unacked == 0:
+	case g.Down == 0:
+		return statusResolved.emoji, "All " + targets(len(g.Members)) + " up again"
+	case g.Deps && g.Unacked == 0:
 		return statusAcked.emoji, statusAcked.word + " " + leader
-	case g.deps:
+	case g.Deps:
 		return statusDown.emoji, statusDown.word + " " + leader
-	case g.unacked == 0:
-		return statusAcked.emoji, targets(g.down) + " down, all acknowledged"
+	case g.Unacked == 0:
+		return statusAcked.emoji, targets(g.Down) + " down, all acknowledged"
 	}
-	return statusDown.emoji, targets(g.down) + " down"
+	return statusDown.emoji, targets(g.Down) + " down"
 }
 
 // also is the line of a dependency group that names the dependents still
@@ -258,7 +223,7 @@ func (g *group) also() string {
 func (g *group) line(m state.GroupMember) string {
 	mark := statusDown.emoji
 	switch {
-	case !isDown(m):
+	case !notify.IsDown(m):
 		mark = statusResolved.emoji
 	case m.AckedBy != "":
 		mark = statusAcked.emoji
@@ -267,11 +232,11 @@ func (g *group) line(m state.GroupMember) string {
 	if c := notify.OneLine(m.Cause); c != "" {
 		s += ": " + clip(escape(c), maxLineCause)
 	}
-	if h := notify.OneLine(m.HeldBy); h != "" && !g.deps {
+	if h := notify.OneLine(m.HeldBy); h != "" && !g.Deps {
 		s += " (held: " + clip(escape(h), maxLineTarget) + ")"
 	}
 	switch {
-	case !isDown(m):
+	case !notify.IsDown(m):
 		s += " · up again"
 	case m.AckedBy != "":
 		s += " · acked " + clip(by(m.AckedBy), maxLineActor)
@@ -330,7 +295,7 @@ func (g *group) statusLines(ev state.Event) []string {
 		}
 		s := join("Acknowledged", target, by(who))
 		if g.ackedAllBy(who) {
-			s = join("Acknowledged", by(who), "(all "+targets(g.down)+")")
+			s = join("Acknowledged", by(who), "(all "+targets(g.Down)+")")
 		}
 		if !at.IsZero() {
 			s += " at " + date(at)
@@ -339,7 +304,7 @@ func (g *group) statusLines(ev state.Event) []string {
 	case state.EventUnack:
 		return []string{join("Acknowledgement of", target, "withdrawn", by(ev.Actor))}
 	case state.EventUp:
-		if g.down == 0 {
+		if g.Down == 0 {
 			return []string{"Resolved after " + seconds(g.longest(ev))}
 		}
 		return []string{target + " is up again after " + seconds(ev.Duration)}
@@ -363,9 +328,9 @@ func (g *group) text(ev state.Event) string {
 	_, title := g.title()
 	title = escape(title)
 	switch {
-	case g.down == 0:
+	case g.Down == 0:
 		return title + " after " + seconds(g.longest(ev))
-	case g.deps:
+	case g.Deps:
 		s := title
 		if c := notify.OneLine(g.leaderCause(ev)); c != "" {
 			s += ": " + escape(c)
@@ -384,7 +349,7 @@ func groupAlert(ev state.Event, g *group) Message {
 	emoji, title := g.title()
 	blocks := []slack.Block{slack.NewHeaderBlock(
 		slack.NewTextBlockObject(slack.PlainTextType, clip(join(emoji, title), maxHeaderText), true, false))}
-	if g.deps {
+	if g.Deps {
 		if c := multiLine(g.leaderCause(ev)); c != "" {
 			blocks = append(blocks, section(clip("*What failed:* "+escape(c), maxSectionText)))
 		}
@@ -396,12 +361,12 @@ func groupAlert(ev state.Event, g *group) Message {
 	if s := g.since(ev); !s.IsZero() {
 		fields = append(fields, field("Since", date(s)))
 	}
-	if g.isLeader(ev) {
+	if g.IsLeader(ev) {
 		// Only the leader's own events carry its check.
 		if check := strings.TrimSpace(notify.OneLine(string(ev.TargetKind)) + " " + notify.OneLine(ev.Address)); check != "" {
 			fields = append(fields, field("Check", escape(check)))
 		}
-		if ev.Latency > 0 && isDown(g.leader) && ev.Kind != state.EventUp && ev.Kind != state.EventRemoved {
+		if ev.Latency > 0 && notify.IsDown(g.Leader) && ev.Kind != state.EventUp && ev.Kind != state.EventRemoved {
 			fields = append(fields, field("Latency", latency(ev.Latency)))
 		}
 	}
@@ -413,20 +378,20 @@ func groupAlert(ev state.Event, g *group) Message {
 		blocks = append(blocks, section(clip(strings.Join(lines, "\n"), maxSectionText)))
 	}
 	var buttons []slack.BlockElement
-	if g.id > 0 && isDown(g.leader) && g.leader.AckedBy == "" {
-		buttons = append(buttons, AckButton(g.id))
+	if g.ID > 0 && notify.IsDown(g.Leader) && g.Leader.AckedBy == "" {
+		buttons = append(buttons, AckButton(g.ID))
 	}
-	if g.id > 0 && g.unacked >= 2 {
-		buttons = append(buttons, AckAllButton(g.id))
+	if g.ID > 0 && g.Unacked >= 2 {
+		buttons = append(buttons, AckAllButton(g.ID))
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock(ackBlockID, buttons...))
 	}
 	ctx := "tocsin"
-	if g.id > 0 {
-		ctx += " · incident " + strconv.FormatInt(g.id, 10)
+	if g.ID > 0 {
+		ctx += " · incident " + strconv.FormatInt(g.ID, 10)
 	}
-	ctx += " · group of " + strconv.Itoa(len(g.members))
+	ctx += " · group of " + strconv.Itoa(len(g.Members))
 	if n := notify.OneLine(ev.Note); n != "" {
 		ctx += " · " + clip(escape(notify.OneLine(ev.Target)+" "+n), maxGroupNote)
 	}
@@ -463,17 +428,17 @@ func groupReply(ev state.Event, g *group, threaded bool) string {
 	var line string
 	switch ev.Kind {
 	case state.EventUp:
-		if g.down > 0 {
+		if g.Down > 0 {
 			return ""
 		}
-		line = colon("All "+targets(len(g.members))+" are up again (after "+seconds(g.longest(ev))+")", reason)
+		line = colon("All "+targets(len(g.Members))+" are up again (after "+seconds(g.longest(ev))+")", reason)
 	case state.EventAck:
 		who := ev.Actor
 		if who == "" {
 			who = ev.AckedBy
 		}
 		if g.ackedAllBy(who) {
-			line = colon(join("Acknowledged", by(who), "(all "+targets(g.down)+")"), reason)
+			line = colon(join("Acknowledged", by(who), "(all "+targets(g.Down)+")"), reason)
 			if !threaded {
 				ds := g.downMembers()
 				line = escape(notify.OneLine(ds[0].Target)) + " and " + strconv.Itoa(len(ds)-1) + " more: " + line
@@ -488,7 +453,7 @@ func groupReply(ev state.Event, g *group, threaded bool) string {
 	case state.EventUnmute:
 		line = colon(join("Unmuted", target, by(ev.Actor)), reason)
 	case state.EventRemind, state.EventEscalate:
-		if g.down == 0 {
+		if g.Down == 0 {
 			return ReplyText(single(ev), threaded)
 		}
 		subject, have, what, long := g.subject(ev)
@@ -514,8 +479,8 @@ func groupReply(ev state.Event, g *group, threaded bool) string {
 // those down.
 func (g *group) pending() []state.GroupMember {
 	var out []state.GroupMember
-	for _, m := range g.members {
-		if isDown(m) && m.AckedBy == "" {
+	for _, m := range g.Members {
+		if notify.IsDown(m) && m.AckedBy == "" {
 			out = append(out, m)
 		}
 	}
@@ -539,12 +504,12 @@ func (g *group) subject(ev state.Event) (subject, have, what string, long time.D
 		}
 	}
 	switch {
-	case g.deps:
+	case g.Deps:
 		what = escape(notify.OneLine(g.leaderCause(ev)))
 		if n := len(g.downOthers()); n > 0 {
 			what = join(what, "(also unreachable: "+targets(n)+")")
 		}
-		return escape(notify.OneLine(g.leader.Target)), "has", what, long
+		return escape(notify.OneLine(g.Leader.Target)), "has", what, long
 	case len(ps) == 1:
 		cause := ps[0].Cause
 		if ps[0].IncidentID == ev.IncidentID && strings.TrimSpace(cause) == "" {
