@@ -355,25 +355,25 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	flap.on = tg.FlapHigh > 0 && flapping(flap.on, pct, tg.FlapHigh, tg.FlapLow)
 	t.flaps[r.Target] = flap
 	var flapEv *Event
-	flapping := func(phase, reason string) *Event {
-		return &Event{Kind: EventFlapping, Target: r.Target, TargetKind: tg.Kind, Address: tg.Address(),
-			Time: r.Time, IncidentID: flap.notice, Phase: phase, Count: flap.changes, Since: flap.since,
-			Reason: reason}
-	}
+	var phase, reason string
 	switch {
 	case flap.on && !prevFlap.on:
 		// One notice per episode, edited as it goes: its key is negative,
 		// so it never meets an incident's alert.
 		flap.notice, flap.since, flap.changes = -(t.lastIncidentID + 1), r.Time, 0
 		t.lastIncidentID++
-		flapEv = flapping(FlapStart, fmt.Sprintf("state changed in %.0f%% of the last %d checks", pct, flapResults))
+		phase, reason = FlapStart, fmt.Sprintf("state changed in %.0f%% of the last %d checks", pct, flapResults)
 	case !flap.on && prevFlap.on:
-		flapEv = flapping(FlapEnd, fmt.Sprintf("%s after %d state changes; it is %s", "stopped flapping",
-			flap.changes, next.Status))
+		phase, reason = FlapEnd, fmt.Sprintf("stopped flapping after %d state changes; it is %s", flap.changes, next.Status)
 	case flap.on && (tr == wentDown || tr == wentUp):
 		flap.changes++
-		flapEv = flapping(FlapUpdate, fmt.Sprintf("%d state changes since %s; %s now", flap.changes,
-			flap.since.UTC().Format("15:04:05 UTC"), next.Status))
+		phase, reason = FlapUpdate, fmt.Sprintf("%d state changes since %s; %s now", flap.changes,
+			flap.since.UTC().Format("15:04:05 UTC"), next.Status)
+	}
+	if phase != "" {
+		flapEv = &Event{Kind: EventFlapping, Target: r.Target, TargetKind: tg.Kind, Address: tg.Address(),
+			Time: r.Time, IncidentID: flap.notice, Phase: phase, Count: flap.changes, Since: flap.since,
+			Reason: reason}
 	}
 	t.flaps[r.Target] = flap
 	// unknown → up announces nothing, so it needs no outbox write: losing
