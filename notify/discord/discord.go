@@ -252,16 +252,10 @@ func (n *Notifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) err
 // the reply, or when the alert's channel (not the configured one) is out
 // of reach, it posts the line in the channel instead, naming the target.
 // In webhook mode it is a new webhook message, and a recovery (UP,
-// REMOVED) carries the alert's embed as it now stands. An event with
-// nothing to say (ReplyText "": a grouped alert's recovery before its
-// last) sends nothing and returns no ref.
+// REMOVED) carries the alert's embed as it now stands.
 func (n *Notifier) Reply(ctx context.Context, ref notify.Ref, ev state.Event) (notify.Ref, error) {
 	nonce := Nonce("tr", ev)
 	ev = n.stamp(ev)
-	if ReplyText(ev, true) == "" {
-		n.log.Debug("nothing to say in reply; no message", "event", string(ev.Kind), "target", ev.Target)
-		return "", nil
-	}
 	if n.webhook != nil {
 		msg := ReplyMessage(ev, false)
 		if ev.Kind == state.EventUp || ev.Kind == state.EventRemoved {

@@ -471,8 +471,8 @@ func AckAllButton(id int64) discordgo.Button {
 }
 
 // groupReply renders a grouped event's reply line and the mentions it may
-// ping (see ReplyText); "" for a member's recovery before the group's last,
-// which says nothing in reply (the alert's edit shows it).
+// ping (see ReplyText). Which of them are sent is the dispatcher's
+// decision: of a group's recoveries, only the last.
 func groupReply(ev state.Event, g *group, threaded bool) (string, *discordgo.MessageAllowedMentions) {
 	target := escape(notify.OneLine(ev.Target))
 	reason := escape(notify.OneLine(ev.Reason))
@@ -487,7 +487,10 @@ func groupReply(ev state.Event, g *group, threaded bool) (string, *discordgo.Mes
 	switch ev.Kind {
 	case state.EventUp:
 		if g.Down > 0 {
-			return "", am
+			// A member's own recovery; the dispatcher says only the
+			// group's last in the reply chain, but the line stands alone.
+			line = colon(target+" is up again after "+seconds(ev.Duration), reason)
+			break
 		}
 		line = colon("All "+targets(len(g.Members))+" are up again (after "+seconds(g.longest(ev))+")", reason)
 	case state.EventAck:

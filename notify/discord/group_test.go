@@ -262,8 +262,8 @@ func TestGroupReplyText(t *testing.T) {
 		thread   string
 		topLevel string // "" = same as thread
 	}{
-		{"a member's recovery before the last: nothing",
-			grouped(state.EventUp, up(webM), shopM, dbM, up(webM)), "", ""},
+		{"a member's recovery before the last: its own line (the dispatcher keeps it from the thread)",
+			grouped(state.EventUp, up(webM), shopM, dbM, up(webM)), "web\\_1 is up again after 0s", "web\\_1 is up again after 0s"},
 		{"the last recovery: all up, after the group's outage",
 			func() state.Event {
 				ev := grouped(state.EventUp, up(webM), up(shopM), up(dbM), up(webM))
@@ -488,33 +488,6 @@ func TestGroupLimits(t *testing.T) {
 	m = AlertMessage(grouped(state.EventDown, ms[1], ms[:maxGroupLines+1]...))
 	if d := m.Embeds[0].Description; strings.Count(d, "\n") != maxGroupLines || strings.Contains(d, "more") {
 		t.Errorf("description:\n%s", d)
-	}
-}
-
-// A member's recovery before the group's last makes no reply at all, in
-// bot and webhook mode; the last one does.
-func TestGroupReplySkipped(t *testing.T) {
-	for _, mode := range []string{"bot", "webhook"} {
-		t.Run(mode, func(t *testing.T) {
-			f := &fakeDiscord{}
-			var edits []func(*Config)
-			if mode == "webhook" {
-				edits = append(edits, webhookMode)
-			}
-			n, _ := newTestNotifier(t, f, edits...)
-			ref := notify.Ref(testChannel + "/900000000000000001")
-			r, err := n.Reply(t.Context(), ref, grouped(state.EventUp, up(webM), shopM, up(webM)))
-			if err != nil || r != "" || len(f.requests()) != 0 {
-				t.Fatalf("Reply = %q, %v; %d requests, want none", r, err, len(f.requests()))
-			}
-			if _, err := n.Reply(t.Context(), ref, grouped(state.EventUp, up(webM), up(shopM), up(webM))); err != nil {
-				t.Fatal(err)
-			}
-			reqs := f.requests()
-			if len(reqs) != 1 || reqs[0].Body["content"] != "All 2 targets are up again (after 4m12s)" {
-				t.Errorf("requests %+v", reqs)
-			}
-		})
 	}
 }
 

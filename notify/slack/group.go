@@ -413,9 +413,9 @@ func AckAllButton(id int64) *slack.ButtonBlockElement {
 		slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge all", true, false))
 }
 
-// groupReply renders a grouped event's thread line (see ReplyText); "" for
-// a member's recovery before the group's last, which says nothing in the
-// thread (the alert's edit shows it).
+// groupReply renders a grouped event's thread line (see ReplyText). Which
+// of them reach the thread is the dispatcher's decision: of a group's
+// recoveries, only the last.
 func groupReply(ev state.Event, g *group, threaded bool) string {
 	target := escape(notify.OneLine(ev.Target))
 	reason := escape(notify.OneLine(ev.Reason))
@@ -429,7 +429,10 @@ func groupReply(ev state.Event, g *group, threaded bool) string {
 	switch ev.Kind {
 	case state.EventUp:
 		if g.Down > 0 {
-			return ""
+			// A member's own recovery; the dispatcher says only the
+			// group's last in the thread, but the line stands alone.
+			line = colon(target+" is up again after "+seconds(ev.Duration), reason)
+			break
 		}
 		line = colon("All "+targets(len(g.Members))+" are up again (after "+seconds(g.longest(ev))+")", reason)
 	case state.EventAck:

@@ -252,8 +252,8 @@ func TestGroupReplyText(t *testing.T) {
 		thread   string
 		topLevel string // "" = same as thread
 	}{
-		{"a member's recovery before the last: nothing",
-			grouped(state.EventUp, up(webM), shopM, dbM, up(webM)), "", ""},
+		{"a member's recovery before the last: its own line (the dispatcher keeps it from the thread)",
+			grouped(state.EventUp, up(webM), shopM, dbM, up(webM)), "web-1 is up again after 0s", "web-1 is up again after 0s"},
 		{"the last recovery: all up, after the group's outage",
 			func() state.Event {
 				ev := grouped(state.EventUp, up(webM), up(shopM), up(dbM), up(webM))
@@ -439,24 +439,6 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// A member's recovery before the group's last makes no thread reply at
-// all; the last one does.
-func TestGroupReplySkipped(t *testing.T) {
-	f := &fakeSlack{}
-	n, _ := newTestNotifier(t, f)
-	ref, err := n.Reply(t.Context(), "C1/1.1", grouped(state.EventUp, up(webM), shopM, up(webM)))
-	if err != nil || ref != "" || len(f.requests()) != 0 {
-		t.Fatalf("Reply = %q, %v; %d requests, want none", ref, err, len(f.requests()))
-	}
-	if _, err := n.Reply(t.Context(), "C1/1.1", grouped(state.EventUp, up(webM), up(shopM), up(webM))); err != nil {
-		t.Fatal(err)
-	}
-	reqs := f.requests()
-	if len(reqs) != 1 || reqs[0].Form.Get("thread_ts") != "1.1" || reqs[0].Form.Get("text") != "All 2 targets are up again (after 4m12s)" {
-		t.Errorf("requests %+v", reqs)
-	}
 }
 
 // Every grouped line stays within its limits by characters, whatever the

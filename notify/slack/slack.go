@@ -185,14 +185,8 @@ func (n *Notifier) Edit(ctx context.Context, ref notify.Ref, ev state.Event) err
 // Reply sends ReplyText(ev) in the thread of ref and returns the reply's
 // ref. With an empty or unreadable ref, or when Slack has no such thread
 // (thread_not_found, a channel without threads, a former channel out of
-// reach), it posts the line top-level in the channel instead. An event with
-// nothing to say (ReplyText "": a grouped alert's recovery before its last)
-// sends nothing and returns no ref.
+// reach), it posts the line top-level in the channel instead.
 func (n *Notifier) Reply(ctx context.Context, ref notify.Ref, ev state.Event) (notify.Ref, error) {
-	if ReplyText(ev, true) == "" {
-		n.log.Debug("nothing to say in the thread; no reply", "event", string(ev.Kind), "target", ev.Target)
-		return "", nil
-	}
 	ch, ts, ok := ParseRef(ref)
 	if !ok {
 		if ref != "" {
