@@ -352,7 +352,11 @@ func (w *worker) skip(ctx context.Context, dl state.Delivery) bool {
 		if err != nil {
 			return w.storeFailed(ctx, "ref", err)
 		}
-		if r != "" && !w.persist(ctx, "set ref", func(ctx context.Context) error {
+		if r == "" {
+			// The group has no message to show it: it posts its own.
+			return w.deliver(ctx, dl)
+		}
+		if !w.persist(ctx, "set ref", func(ctx context.Context) error {
 			return ob.SetRef(ctx, ev.IncidentID, w.name, r)
 		}) {
 			return false

@@ -198,3 +198,26 @@ func TestDispatcherReminderDoesNotSupersede(t *testing.T) {
 		}
 	})
 }
+
+// TestDispatcherSupersededJoinWithoutMessage: a join queued behind another
+// edit of its group, whose group never got a message, is not skipped: it
+// posts its own alert, so nothing is lost.
+func TestDispatcherSupersededJoinWithoutMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		down8 := state.GroupMember{Target: "web", IncidentID: 8, Status: state.StatusDown}
+		down9 := state.GroupMember{Target: "db", IncidentID: 9, Status: state.StatusDown}
+		ob := newFakeOutbox()
+		j1 := down(2, 8, "web")
+		j1.Group, j1.Members = 7, []state.GroupMember{down8}
+		j2 := down(3, 9, "db")
+		j2.Group, j2.Members = 7, []state.GroupMember{down8, down9}
+		ob.add("n", j1)
+		ob.add("n", j2)
+		n := &fakeNotifier{name: "n"}
+		stop := running(t, NewDispatcher(Options{Outbox: ob, Notifiers: []Notifier{n}, Grouped: map[string]bool{"n": true}}))
+		defer stop()
+		if got := n.Calls(); !slices.Equal(got, []string{"post DOWN", "post DOWN"}) {
+			t.Errorf("calls = %q, want each posted", got)
+		}
+	})
+}

@@ -249,3 +249,21 @@ func TestTrackerTickJoinsTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerRemovedMemberShowsGroup: a grouped target removed by a reload
+// edits its group's alert with the group, not with itself alone.
+func TestTrackerRemovedMemberShowsGroup(t *testing.T) {
+	store := newMemStore()
+	a, b := groupTarget("a"), groupTarget("b")
+	h := newHarness(t, store, a, b)
+	observeAt(t, h, "a", at(0), false)
+	observeAt(t, h, "b", at(0).Add(time.Second), false)
+	if err := h.tr.SetTargets(t.Context(), []checks.Target{a}); err != nil {
+		t.Fatal(err)
+	}
+	ev := lastEvent(t, store, "b")
+	if ev.Kind != EventRemoved || ev.Group != lastEvent(t, store, "a").IncidentID ||
+		!slices.Equal(memberNames(ev.Members), []string{"a:down", "b:up"}) {
+		t.Errorf("REMOVED of a grouped target = %+v %v", ev, memberNames(ev.Members))
+	}
+}

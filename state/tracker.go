@@ -240,6 +240,8 @@ func (t *Tracker) setTargets(ctx context.Context, targets []checks.Target) (even
 				ev.TargetKind = old.Kind
 				ev.Address = old.Address()
 			}
+			// A member of a grouped alert: the edit shows the group.
+			t.decorate(&ev, inc, closedOnes...)
 			b.Events = append(b.Events, ev)
 		}
 		if err := t.commit(ctx, b); err != nil {

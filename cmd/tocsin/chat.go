@@ -66,13 +66,7 @@ func newSlackNotifier(cfg *config.Config, log *slog.Logger) (notify.Notifier, er
 	if err != nil {
 		return nil, err
 	}
-	people, escalate := map[string]string{}, ""
-	if oc := cfg.Oncall; oc != nil {
-		for _, p := range oc.Rotation {
-			people[p.Name] = p.Slack
-		}
-		escalate = oc.EscalateTo.Slack
-	}
+	people, escalate := oncallIDs(cfg.Oncall, func(p config.Person) string { return p.Slack }, func(e config.EscalateTo) string { return e.Slack })
 	return notify.WithMentions(n, slacknotify.MentionsFor(people, escalate)), nil
 }
 
@@ -90,14 +84,21 @@ func newDiscordNotifier(cfg *config.Config, log *slog.Logger) (notify.Notifier, 
 	if err != nil {
 		return nil, err
 	}
-	people, escalate := map[string]string{}, ""
-	if oc := cfg.Oncall; oc != nil {
-		for _, p := range oc.Rotation {
-			people[p.Name] = p.Discord
-		}
-		escalate = oc.EscalateTo.DiscordRole
-	}
+	people, escalate := oncallIDs(cfg.Oncall, func(p config.Person) string { return p.Discord }, func(e config.EscalateTo) string { return e.DiscordRole })
 	return notify.WithMentions(n, discordnotify.MentionsFor(people, escalate)), nil
+}
+
+// oncallIDs maps each person of the rotation to their id on one platform,
+// and gives escalate_to's id there (nothing without oncall:).
+func oncallIDs(oc *config.Oncall, person func(config.Person) string, esc func(config.EscalateTo) string) (map[string]string, string) {
+	people := map[string]string{}
+	if oc == nil {
+		return people, ""
+	}
+	for _, p := range oc.Rotation {
+		people[p.Name] = person(p)
+	}
+	return people, esc(oc.EscalateTo)
 }
 
 // secretsOf lists the config's secrets, redacted from every delivery error.
