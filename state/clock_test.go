@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -310,5 +311,36 @@ func TestTrackerFlapping(t *testing.T) {
 		!strings.HasPrefix(got[1], "FLAPPING stopped flapping after") || !strings.HasSuffix(got[1], "it is down") ||
 		!strings.HasPrefix(got[2], "DOWN HTTP 503") {
 		t.Errorf("after settling down, chat got %q: the last update, the end, the DOWN", got)
+	}
+}
+
+// TestTrackerFlappingNoticeRetried: a flapping notice the store refused is
+// decided again by the next result, not lost.
+func TestTrackerFlappingNoticeRetried(t *testing.T) {
+	store := newMemStore()
+	tg := httpTarget("shop", 1, 1)
+	tg.FlapHigh, tg.FlapLow = 50, 25
+	h := newHarness(t, store, tg)
+	refused := 0
+	store.setCommitErr(func(b *Batch) error {
+		for _, ev := range b.Events {
+			if ev.Kind == EventFlapping && refused == 0 {
+				refused++
+				return errors.New("disk full")
+			}
+		}
+		return nil
+	})
+	for i, c := range strings.Repeat("FO", 15) {
+		_ = h.tr.Observe(t.Context(), result("shop", i, c == 'O'))
+	}
+	starts := 0
+	for _, ev := range store.events() {
+		if ev.Kind == EventFlapping && ev.Phase == FlapStart {
+			starts++
+		}
+	}
+	if refused != 1 || starts != 1 {
+		t.Errorf("refused %d, notices committed %d: want the refused notice sent by a later result", refused, starts)
 	}
 }

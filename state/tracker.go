@@ -499,7 +499,10 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 			// The console printed the transition itself, marked.
 			to = t.remote()
 		}
-		flapErr = t.commit(ctx, &Batch{Events: []Event{*flapEv}, Notifiers: to})
+		if flapErr = t.commit(ctx, &Batch{Events: []Event{*flapEv}, Notifiers: to}); flapErr != nil {
+			// Decided again by the next result, so the notice is not lost.
+			t.flaps[r.Target] = prevFlap
+		}
 	}
 	t.mu.Unlock()
 	t.notify()
