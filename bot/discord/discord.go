@@ -442,32 +442,15 @@ func (a *adapter) complete(prefix string) (names []string) {
 	return a.handler.Complete(prefix)
 }
 
-// handle calls the Handler; a panic becomes an ephemeral apology and an
-// error in the log, so one bad command cannot take the daemon down.
-func (a *adapter) handle(ctx context.Context, cmd bot.Command) (resp bot.Response) {
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.Error("discord: handler panicked", "command", cmd.Name, "user", cmd.User.ID,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp = bot.Response{Now: failed}
-		}
-	}()
-	return a.handler.Handle(ctx, cmd)
+// handle calls the Handler; a panic becomes bot.Failed (see
+// bot.SafeHandle).
+func (a *adapter) handle(ctx context.Context, cmd bot.Command) bot.Response {
+	return bot.SafeHandle(ctx, a.handler.Handle, cmd, a.log, "discord")
 }
 
-// failed is the reply when tocsin could not answer; the detail is logged.
-var failed = bot.Reply{Text: "Sorry, tocsin could not answer that; the error is in its log.", Ephemeral: true}
-
-// later runs a Response.Later, turning a panic into failed.
-func (a *adapter) later(ctx context.Context, cmd bot.Command, f func(context.Context) bot.Reply) (r bot.Reply) {
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.Error("discord: follow-up panicked", "command", cmd.Name, "user", cmd.User.ID,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			r = failed
-		}
-	}()
-	return f(ctx)
+// later runs a Response.Later; a panic becomes bot.Failed.
+func (a *adapter) later(ctx context.Context, cmd bot.Command, f func(context.Context) bot.Reply) bot.Reply {
+	return bot.SafeLater(ctx, f, cmd, a.log, "discord")
 }
 
 // finish runs a deferred command's Later, bounded by laterTimeout, and

@@ -419,7 +419,7 @@ func TestCommandAnswers(t *testing.T) {
 			respond: func(bot.Command) bot.Response {
 				panic("boom")
 			},
-			wantNow: `{"response_type":"ephemeral","text":"` + failed.Text + `"}`,
+			wantNow: `{"response_type":"ephemeral","text":"` + bot.Failed.Text + `"}`,
 		},
 		{
 			name: "later panics",
@@ -429,7 +429,7 @@ func TestCommandAnswers(t *testing.T) {
 			wantNow: `{"response_type":"in_channel","text":"Pinging…"}`,
 			wantPost: map[string]any{
 				"response_type": "ephemeral", "replace_original": false, "delete_original": false,
-				"text": failed.Text,
+				"text": bot.Failed.Text,
 			},
 		},
 	}

@@ -27,7 +27,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,32 +247,15 @@ func (a *adapter) ackCommand(cb slack.InteractionCallback) (cmd bot.Command, ok 
 	return bot.Command{}, false, nil
 }
 
-// handle calls the Handler; a panic becomes an ephemeral apology and an
-// error in the log, so one bad command cannot take the server down.
-func (a *adapter) handle(ctx context.Context, cmd bot.Command) (resp bot.Response) {
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.Error("slack: handler panicked", "command", cmd.Name, "user", cmd.User.ID,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp = bot.Response{Now: failed}
-		}
-	}()
-	return a.handler.Handle(ctx, cmd)
+// handle calls the Handler; a panic becomes bot.Failed (see
+// bot.SafeHandle).
+func (a *adapter) handle(ctx context.Context, cmd bot.Command) bot.Response {
+	return bot.SafeHandle(ctx, a.handler.Handle, cmd, a.log, "slack")
 }
 
-// failed is the reply when tocsin could not answer; the detail is logged.
-var failed = bot.Reply{Text: "Sorry, tocsin could not answer that; the error is in its log.", Ephemeral: true}
-
-// later runs a Response.Later, turning a panic into failed.
-func (a *adapter) later(ctx context.Context, cmd bot.Command, f func(context.Context) bot.Reply) (r bot.Reply) {
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.Error("slack: follow-up panicked", "command", cmd.Name, "user", cmd.User.ID,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			r = failed
-		}
-	}()
-	return f(ctx)
+// later runs a Response.Later; a panic becomes bot.Failed.
+func (a *adapter) later(ctx context.Context, cmd bot.Command, f func(context.Context) bot.Reply) bot.Reply {
+	return bot.SafeLater(ctx, f, cmd, a.log, "slack")
 }
 
 // followUp runs later in its own goroutine, on ctx bounded by
