@@ -444,7 +444,7 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 	// group_wait to recover with it; those still down then are announced
 	// on their own (Tick).
 	var orphans []Incident
-	if tr == wentUp && inc.ID != 0 && inc.Group != 0 && !inc.Quiet {
+	if tr == wentUp && inc.ID != 0 && inc.Group != 0 && !inc.Quiet && t.holdsAny(inc.Group, r.Target) {
 		for _, name := range t.order {
 			c, ok := t.open[name]
 			if !ok || c.HeldBy != r.Target || c.Group != inc.Group || c.Quiet {
@@ -510,6 +510,23 @@ func (t *Tracker) Observe(ctx context.Context, r checks.Result) error {
 		return fmt.Errorf("state: %s: flapping notice: %w", r.Target, flapErr)
 	}
 	return nil
+}
+
+// holdsAny reports whether an announced outage of group id is held by
+// parent. Only the group's members can be (install keeps every open
+// incident of a group in its order), so a recovery looks at them rather
+// than at every target of the config. t.mu must be held.
+func (t *Tracker) holdsAny(id int64, parent string) bool {
+	g := t.groups[id]
+	if g == nil {
+		return false
+	}
+	for _, name := range g.order {
+		if c, ok := t.open[name]; ok && c.HeldBy == parent && c.Group == id && !c.Quiet {
+			return true
+		}
+	}
+	return false
 }
 
 // remote is every notifier but the Local ones.
