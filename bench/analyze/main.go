@@ -4,14 +4,16 @@
 // prints one line (or a config, or the tables) to stdout:
 //
 //	analyze hosts -prefix 127.1 -n 1000           one address a line
+//	analyze hosts6 -prefix fd00:0:0:1:: -n 1000   ::1, then PREFIX::1 … PREFIX::(n-1)
 //	analyze sweep-config -hosts LIST -state DB    config.yaml: one ping target per host
-//	analyze daemon-config -ping N -http N -hang N -url BASE ...
+//	analyze daemon-config -ping N -http N -hang N -urls FILE ...
 //	analyze freeport                              a free loopback TCP port
 //	analyze count-down -n N < check.json          targets not "up" (missing ones count)
 //	analyze fping-lost -n N < fping.stderr        replies lost in fping's -c summary
 //	analyze procstat -pid PID -hz 100             "CPU_SECONDS VMHWM_KB"
 //	analyze missed -log F -names F -start T ...   "CHECKS MISSED MISSED_IN_GROUP LATE_START_ONLY"
 //	analyze report -dir bench/out/raw             the markdown tables
+//	analyze plot -dir bench/out/raw -every 30s    SVG: CPU and peak RSS against targets
 //
 // It holds no state between runs: everything lives in the files run.sh keeps
 // under bench/out/.
@@ -19,6 +21,8 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -26,6 +30,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,11 +48,12 @@ func main() {
 // subcommand fails.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: analyze hosts|sweep-config|daemon-config|freeport|count-down|fping-lost|procstat|missed|report [flags]")
+		fmt.Fprintln(stderr, "usage: analyze hosts|hosts6|sweep-config|daemon-config|freeport|count-down|fping-lost|procstat|missed|report|plot [flags]")
 		return 2
 	}
 	cmds := map[string]func([]string, io.Reader, io.Writer) error{
 		"hosts":         cmdHosts,
+		"hosts6":        cmdHosts6,
 		"sweep-config":  cmdSweepConfig,
 		"daemon-config": cmdDaemonConfig,
 		"freeport":      cmdFreePort,
@@ -56,6 +62,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"procstat":      cmdProcStat,
 		"missed":        cmdMissed,
 		"report":        cmdReport,
+		"plot":          cmdPlot,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -86,11 +93,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// maxHosts is how many addresses one /16 prefix yields: x 0–39, y 1–250.
-const maxHosts = 40 * 250
+// maxHosts is how many addresses one /16 prefix yields: x 0–249, y 1–250.
+const maxHosts = 250 * 250
 
-// hostAddrs returns the first n addresses PREFIX.x.y with x 0–39, y 1–250,
-// in order; n must be 0..10,000 so every address stays inside 127.0.0.0/8
+// hostAddrs returns the first n addresses PREFIX.x.y with x 0–249, y 1–250,
+// in order; n must be 0..62,500 so every address stays inside 127.0.0.0/8
 // when the prefix does.
 func hostAddrs(prefix string, n int) ([]string, error) {
 	if n < 0 || n > maxHosts {
@@ -131,6 +138,76 @@ func cmdHosts(args []string, _ io.Reader, stdout io.Writer) error {
 	return w.Flush()
 }
 
+// ulaBench is the only non-loopback space the benchmark pings: fd00::/8,
+// which bench/run.sh routes into a network namespace of its own.
+var ulaBench = netip.MustParsePrefix("fd00::/8")
+
+// hostAddrs6 returns n IPv6 addresses: ::1, then PREFIX::1, PREFIX::2, …
+// PREFIX must be a /64 inside fd00::/8 (its last 64 bits zero).
+func hostAddrs6(prefix string, n int) ([]string, error) {
+	if n < 0 || n > maxHosts {
+		return nil, fmt.Errorf("-n %d: want 0..%d", n, maxHosts)
+	}
+	p, err := netip.ParseAddr(prefix)
+	if err != nil || !p.Is6() || p.Is4In6() || !ulaBench.Contains(p) {
+		return nil, fmt.Errorf("-prefix %q: want an IPv6 /64 prefix inside fd00::/8 (fd00:0:0:1:: for one)", prefix)
+	}
+	b := p.As16()
+	for _, x := range b[8:] {
+		if x != 0 {
+			return nil, fmt.Errorf("-prefix %q: the last 64 bits must be zero", prefix)
+		}
+	}
+	out := make([]string, 0, n)
+	if n > 0 {
+		out = append(out, "::1")
+	}
+	for i := 1; i < n; i++ {
+		binary.BigEndian.PutUint64(b[8:], uint64(i))
+		out = append(out, netip.AddrFrom16(b).String())
+	}
+	return out, nil
+}
+
+func cmdHosts6(args []string, _ io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("hosts6", flag.ContinueOnError)
+	prefix := fs.String("prefix", "fd00:0:0:1::", "IPv6 /64 prefix inside fd00::/8")
+	n := fs.Int("n", 1000, "how many addresses, ::1 included")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	addrs, err := hostAddrs6(*prefix, *n)
+	if err != nil {
+		return usageError{err}
+	}
+	w := bufio.NewWriter(stdout)
+	for _, a := range addrs {
+		fmt.Fprintln(w, a)
+	}
+	return w.Flush()
+}
+
+// sweepTarget checks that a is an address the sweep may ping (loopback,
+// or IPv6 in fd00::/8) and names its target: h-X-Y for IPv4, h6- and the
+// 32 hex digits of the address for IPv6.
+func sweepTarget(a string) (name string, err error) {
+	ip, err := netip.ParseAddr(a)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an IP address", a)
+	}
+	if ip.Is4In6() {
+		ip = ip.Unmap()
+	}
+	switch {
+	case ip.Is4() && ip.IsLoopback():
+		return xyName("h", a), nil
+	case ip.Is6() && (ip.IsLoopback() || ulaBench.Contains(ip)) && ip.Zone() == "":
+		b := ip.As16()
+		return "h6-" + hex.EncodeToString(b[:]), nil
+	}
+	return "", fmt.Errorf("%q is neither loopback nor in %s", a, ulaBench)
+}
+
 func readLines(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -161,14 +238,11 @@ func cmdSweepConfig(args []string, _ io.Reader, stdout io.Writer) error {
 	w := bufio.NewWriter(stdout)
 	fmt.Fprintf(w, "listen: %q\nstate: %q\ntargets:\n", *listen, *state)
 	for _, a := range addrs {
-		ip := net.ParseIP(a)
-		if ip == nil || !ip.IsLoopback() {
-			return fmt.Errorf("%s: %q is not a loopback address", *hosts, a)
+		name, err := sweepTarget(a)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *hosts, err)
 		}
-		if ip.To4() == nil {
-			return fmt.Errorf("%s: %q is not IPv4", *hosts, a)
-		}
-		fmt.Fprintf(w, "  - name: %s\n    ping: %s\n    count: 1\n    timeout: %s\n", xyName("h", a), a, *timeout)
+		fmt.Fprintf(w, "  - name: %s\n    ping: %s\n    count: 1\n    timeout: %s\n", name, a, *timeout)
 	}
 	return w.Flush()
 }
@@ -177,10 +251,13 @@ func cmdSweepConfig(args []string, _ io.Reader, stdout io.Writer) error {
 // HTTP http targets of which Hang (spread evenly) point at /hang.
 type daemonSpec struct {
 	Ping, HTTP, Hang int
-	URL              string // base, e.g. http://127.0.0.1:PORT
-	Every, Timeout   string
-	Listen, State    string
-	ResultsLog       string
+	// URLs are the bases of bench/httpserver's listeners, e.g.
+	// http://127.3.0.1:PORT; http target i goes to URLs[i % len(URLs)], so
+	// the targets spread evenly over the hosts as over a fleet.
+	URLs           []string
+	Every, Timeout string
+	Listen, State  string
+	ResultsLog     string
 }
 
 // names of the daemon's targets: p-X-Y (ping), w-N (http /ok), hang-N
@@ -188,6 +265,9 @@ type daemonSpec struct {
 func (s daemonSpec) write(w io.Writer, names io.Writer) error {
 	if s.Hang > s.HTTP {
 		return fmt.Errorf("-hang %d > -http %d", s.Hang, s.HTTP)
+	}
+	if s.HTTP > 0 && len(s.URLs) == 0 {
+		return errors.New("http targets but no base URL")
 	}
 	addrs, err := hostAddrs("127.2", s.Ping)
 	if err != nil {
@@ -215,7 +295,8 @@ func (s daemonSpec) write(w io.Writer, names io.Writer) error {
 			name, path = fmt.Sprintf("hang-%d", i), "hang"
 			hung++
 		}
-		fmt.Fprintf(bw, "  - name: %s\n    http: \"%s/%s?i=%d\"\n", name, strings.TrimSuffix(s.URL, "/"), path, i)
+		base := strings.TrimSuffix(s.URLs[i%len(s.URLs)], "/")
+		fmt.Fprintf(bw, "  - name: %s\n    http: \"%s/%s?i=%d\"\n", name, base, path, i)
 		fmt.Fprintln(nw, name)
 	}
 	if err := nw.Flush(); err != nil {
@@ -230,7 +311,8 @@ func cmdDaemonConfig(args []string, _ io.Reader, stdout io.Writer) error {
 	fs.IntVar(&s.Ping, "ping", 5000, "ping targets (127.2.x.y)")
 	fs.IntVar(&s.HTTP, "http", 5000, "http targets")
 	fs.IntVar(&s.Hang, "hang", 0, "of the http targets, how many point at /hang")
-	fs.StringVar(&s.URL, "url", "", "base URL of bench/httpserver")
+	url := fs.String("url", "", "base URL of bench/httpserver")
+	urlsPath := fs.String("urls", "", "`file` of bench/httpserver's addresses or base URLs, one a line (instead of -url)")
 	fs.StringVar(&s.Every, "every", "30s", "interval")
 	fs.StringVar(&s.Timeout, "timeout", "5s", "timeout")
 	fs.StringVar(&s.Listen, "listen", "127.0.0.1:0", "tocsin's listen address")
@@ -240,8 +322,22 @@ func cmdDaemonConfig(args []string, _ io.Reader, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if s.URL == "" || s.State == "" || s.ResultsLog == "" || *namesPath == "" {
-		return usageError{errors.New("-url, -state, -results-log and -names are required")}
+	if (*url == "") == (*urlsPath == "") || s.State == "" || s.ResultsLog == "" || *namesPath == "" {
+		return usageError{errors.New("one of -url and -urls, and -state, -results-log and -names are required")}
+	}
+	if *url != "" {
+		s.URLs = []string{*url}
+	} else {
+		lines, err := readLines(*urlsPath)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, "://") {
+				l = "http://" + l
+			}
+			s.URLs = append(s.URLs, l)
+		}
 	}
 	f, err := os.Create(*namesPath)
 	if err != nil {
@@ -564,14 +660,22 @@ type sweepRun struct {
 
 func (r sweepRun) cpu() float64 { return r.User + r.Sys }
 
-// daemonRun is raw/daemon-LABEL.tsv: one line.
+// daemonRun is raw/daemon-LABEL.tsv: one line,
+//
+//	TARGETS EVERY HANG WALL CPU HWM_KB CHECKS MISSED MISSED_HANG LATE_START_ONLY CONNS REQUESTS PEAK_OPEN PEAK_IDLE
+//
+// the last four from bench/httpserver's -stats, each -1 when unknown.
 type daemonRun struct {
 	Label                  string
-	Targets, Hang          int
+	Targets                int
+	Every                  time.Duration
+	Hang                   int
 	Wall, CPU              float64
 	HWMKB                  int64
 	Checks, Missed, MissHg int
 	LateStartOnly          int
+	Conns, Requests        int64
+	PeakOpen, PeakIdle     int64
 }
 
 func parseSweep(r io.Reader) ([]sweepRun, error) {
@@ -602,11 +706,60 @@ func parseSweep(r io.Reader) ([]sweepRun, error) {
 
 func parseDaemon(label string, data string) (daemonRun, error) {
 	d := daemonRun{Label: label}
-	_, err := fmt.Sscan(data, &d.Targets, &d.Hang, &d.Wall, &d.CPU, &d.HWMKB, &d.Checks, &d.Missed, &d.MissHg, &d.LateStartOnly)
+	var every string
+	_, err := fmt.Sscan(data, &d.Targets, &every, &d.Hang, &d.Wall, &d.CPU, &d.HWMKB, &d.Checks, &d.Missed, &d.MissHg, &d.LateStartOnly,
+		&d.Conns, &d.Requests, &d.PeakOpen, &d.PeakIdle)
+	if err == nil {
+		d.Every, err = time.ParseDuration(every)
+		if err == nil && d.Every <= 0 {
+			err = errors.New("every must be > 0")
+		}
+	}
 	if err != nil {
-		return d, fmt.Errorf("%q: want targets hang wall cpu hwm_kb checks missed missed_hang late_start_only: %w", strings.TrimSpace(data), err)
+		return d, fmt.Errorf("%q: want targets every hang wall cpu hwm_kb checks missed missed_hang late_start_only conns requests peak_open peak_idle: %w", strings.TrimSpace(data), err)
 	}
 	return d, nil
+}
+
+// cpuPerK is CPU milliseconds per 1,000 checks, NaN without checks.
+func (d daemonRun) cpuPerK() float64 {
+	if d.Checks <= 0 {
+		return math.NaN()
+	}
+	return d.CPU * 1000 / (float64(d.Checks) / 1000)
+}
+
+// readDaemons reads every raw/daemon-*.tsv, sorted by targets, then the
+// longer interval first, then the plain run before the one with hangs.
+func readDaemons(dir string) ([]daemonRun, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "daemon-*.tsv"))
+	if err != nil {
+		return nil, err
+	}
+	var out []daemonRun
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		label := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "daemon-"), ".tsv")
+		d, err := parseDaemon(label, string(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Targets != b.Targets {
+			return a.Targets < b.Targets
+		}
+		if a.Every != b.Every {
+			return a.Every > b.Every
+		}
+		return a.Hang < b.Hang
+	})
+	return out, nil
 }
 
 func median(xs []float64) float64 {
@@ -651,6 +804,36 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.1f×", a/b)
 }
 
+// sweepLabel reads the LABEL of raw/sweep-LABEL-TOOL.tsv: "v4-N" or
+// "v6-N" (a bare "N" is IPv4).
+func sweepLabel(label string) (family string, n int, ok bool) {
+	family, nStr := "v4", label
+	if f, rest, found := strings.Cut(label, "-"); found {
+		family, nStr = f, rest
+	}
+	if family != "v4" && family != "v6" {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(nStr)
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return family, n, true
+}
+
+// everyText is a whole-second interval as a config says it: 30s, 1m30s.
+func everyText(d time.Duration) string {
+	return strings.Replace(strings.Replace(d.String(), "m0s", "m", 1), "h0m", "h", 1)
+}
+
+// orDash formats v, or "–" when it is NaN or infinite.
+func orDash(format string, v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	return fmt.Sprintf(format, v)
+}
+
 // writeReport renders the sweep and daemon tables from raw/.
 func writeReport(dir string, w io.Writer) error {
 	sweeps, err := filepath.Glob(filepath.Join(dir, "sweep-*-fping.tsv"))
@@ -658,22 +841,22 @@ func writeReport(dir string, w io.Writer) error {
 		return err
 	}
 	type row struct {
+		family       string
 		n            int
 		fping, tocsn sweepSummary
 	}
 	var rows []row
 	for _, fp := range sweeps {
-		nStr := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(fp), "sweep-"), "-fping.tsv")
-		n, err := strconv.Atoi(nStr)
-		if err != nil {
+		label := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(fp), "sweep-"), "-fping.tsv")
+		family, n, ok := sweepLabel(label)
+		if !ok {
 			continue
 		}
-		var rw row
-		rw.n = n
+		rw := row{family: family, n: n}
 		for _, tool := range []struct {
 			path string
 			dst  *sweepSummary
-		}{{fp, &rw.fping}, {filepath.Join(dir, "sweep-"+nStr+"-tocsin.tsv"), &rw.tocsn}} {
+		}{{fp, &rw.fping}, {filepath.Join(dir, "sweep-"+label+"-tocsin.tsv"), &rw.tocsn}} {
 			f, err := os.Open(tool.path)
 			if err != nil {
 				return err
@@ -687,16 +870,25 @@ func writeReport(dir string, w io.Writer) error {
 		}
 		rows = append(rows, rw)
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].n < rows[j].n })
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].family != rows[j].family {
+			return rows[i].family < rows[j].family
+		}
+		return rows[i].n < rows[j].n
+	})
 
 	if len(rows) > 0 {
 		fmt.Fprintln(w, "### ICMP sweep: every host once (fping -c1 vs tocsin check)")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| hosts | runs | fping wall s | tocsin wall s | wall tocsin/fping | fping CPU s | tocsin CPU s | CPU tocsin/fping | fping lost (all runs) | tocsin lost (all runs) | failed runs fping/tocsin |")
-		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| family | hosts | runs | fping wall s | tocsin wall s | wall tocsin/fping | fping CPU s | tocsin CPU s | CPU tocsin/fping | fping lost (all runs) | tocsin lost (all runs) | failed runs fping/tocsin |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range rows {
-			fmt.Fprintf(w, "| %d | %d | %.2f | %.2f | %s | %.2f | %.2f | %s | %d | %d | %d/%d |\n",
-				r.n, r.tocsn.Runs, r.fping.Wall, r.tocsn.Wall, ratio(r.tocsn.Wall, r.fping.Wall),
+			fam := "IPv4"
+			if r.family == "v6" {
+				fam = "IPv6"
+			}
+			fmt.Fprintf(w, "| %s | %d | %d | %.2f | %.2f | %s | %.2f | %.2f | %s | %d | %d | %d/%d |\n",
+				fam, r.n, r.tocsn.Runs, r.fping.Wall, r.tocsn.Wall, ratio(r.tocsn.Wall, r.fping.Wall),
 				r.fping.CPU, r.tocsn.CPU, ratio(r.tocsn.CPU, r.fping.CPU),
 				r.fping.Lost, r.tocsn.Lost, r.fping.Failed, r.tocsn.Failed)
 		}
@@ -705,41 +897,54 @@ func writeReport(dir string, w io.Writer) error {
 		fmt.Fprintln(w)
 	}
 
-	var daemons []daemonRun
-	for _, label := range []string{"plain", "hang"} {
-		data, err := os.ReadFile(filepath.Join(dir, "daemon-"+label+".tsv"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		d, err := parseDaemon(label, string(data))
-		if err != nil {
-			return fmt.Errorf("daemon-%s.tsv: %w", label, err)
-		}
-		daemons = append(daemons, d)
+	daemons, err := readDaemons(dir)
+	if err != nil {
+		return err
 	}
 	if len(daemons) > 0 {
-		fmt.Fprintln(w, "### Daemon: tocsin run, every 30s, half ping half HTTP")
+		fmt.Fprintln(w, "### Daemon: tocsin run, half ping half HTTP")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| run | targets | of them /hang | wall s | CPU s | CPU % | checks | CPU ms / 1,000 checks | peak RSS MB | targets that missed an interval | of them /hang | of them only by a first result ≤ 1 s late |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| targets | every | of them /hang | wall s | CPU s | CPU % | checks | CPU ms / 1,000 checks | peak RSS MB | targets that missed an interval | of them /hang | of them only by a first result ≤ 1 s late | HTTP connections | requests per connection | peak open connections |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		everys := map[time.Duration]bool{}
 		for _, d := range daemons {
-			pct, perK := math.NaN(), math.NaN()
+			everys[d.Every] = true
+			pct := math.NaN()
 			if d.Wall > 0 {
 				pct = d.CPU / d.Wall * 100
 			}
-			if d.Checks > 0 {
-				perK = d.CPU * 1000 / (float64(d.Checks) / 1000)
+			conns, perConn, peak := "–", "–", "–"
+			if d.Conns >= 0 && d.Requests >= 0 {
+				conns = strconv.FormatInt(d.Conns, 10)
+				if d.Conns > 0 {
+					perConn = fmt.Sprintf("%.1f", float64(d.Requests)/float64(d.Conns))
+				}
 			}
-			fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %.1f | %d | %.1f | %.1f | %d | %d | %d |\n",
-				d.Label, d.Targets, d.Hang, d.Wall, d.CPU, pct, d.Checks, perK, float64(d.HWMKB)/1024, d.Missed, d.MissHg, d.LateStartOnly)
+			if d.PeakOpen >= 0 {
+				peak = strconv.FormatInt(d.PeakOpen, 10)
+			}
+			fmt.Fprintf(w, "| %d | %s | %d | %.0f | %.2f | %s | %d | %s | %.1f | %d | %d | %d | %s | %s | %s |\n",
+				d.Targets, everyText(d.Every), d.Hang, d.Wall, d.CPU, orDash("%.1f", pct), d.Checks, orDash("%.1f", d.cpuPerK()),
+				float64(d.HWMKB)/1024, d.Missed, d.MissHg, d.LateStartOnly, conns, perConn, peak)
+		}
+		var gaps []string
+		for _, e := range sortedDurations(everys) {
+			gaps = append(gaps, fmt.Sprintf("%s at %s", everyText(e+e/2), everyText(e)))
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "A target missed an interval if it has fewer than floor(wall/30 s) results, its first result started more than 30 s after launch, or two consecutive results are more than 45 s apart. Launch is when run.sh started the process, so the last column counts targets whose first run, spread over the first 30 s, landed just past it: process start-up, not a skipped run.")
+		fmt.Fprintf(w, "A target missed an interval if it has fewer than floor(wall/every) results, its first result started more than `every` after launch, or two consecutive results are more than 1.5×every apart (%s). Launch is when run.sh started the process, so the column \"only by a first result ≤ 1 s late\" counts targets whose first run, spread over the first interval, landed just past it: process start-up, not a skipped run. CPU %% is of one core. HTTP connections and requests are counted by bench/httpserver (accepted TCP connections, requests served); peak open connections is the most it had open at one time.\n",
+			strings.Join(gaps, ", "))
 	}
 	return nil
+}
+
+func sortedDurations(set map[time.Duration]bool) []time.Duration {
+	out := make([]time.Duration, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
 }
 
 func cmdReport(args []string, _ io.Reader, stdout io.Writer) error {

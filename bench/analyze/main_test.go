@@ -22,7 +22,9 @@ func TestHostAddrs(t *testing.T) {
 		{prefix: "127.1", n: 1000, wantFirst: "127.1.0.1", wantLast: "127.1.3.250"},
 		{prefix: "127.1", n: 10000, wantFirst: "127.1.0.1", wantLast: "127.1.39.250"},
 		{prefix: "127.2", n: 251, wantFirst: "127.2.0.1", wantLast: "127.2.1.1"},
-		{prefix: "127.1", n: 10001, wantErr: true},
+		{prefix: "127.2", n: 25000, wantFirst: "127.2.0.1", wantLast: "127.2.99.250"},
+		{prefix: "127.2", n: 62500, wantFirst: "127.2.0.1", wantLast: "127.2.249.250"},
+		{prefix: "127.1", n: 62501, wantErr: true},
 		{prefix: "127.1", n: -1, wantErr: true},
 		{prefix: "10.1", n: 1, wantErr: true},
 		{prefix: "nonsense", n: 1, wantErr: true},
@@ -51,7 +53,7 @@ func TestHostAddrs(t *testing.T) {
 
 func TestDaemonConfig(t *testing.T) {
 	var cfg, names bytes.Buffer
-	s := daemonSpec{Ping: 3, HTTP: 100, Hang: 2, URL: "http://127.0.0.1:9/", Every: "30s", Timeout: "5s",
+	s := daemonSpec{Ping: 3, HTTP: 100, Hang: 2, URLs: []string{"http://127.0.0.1:9/"}, Every: "30s", Timeout: "5s",
 		Listen: "127.0.0.1:1", State: "s.db", ResultsLog: "r.jsonl"}
 	if err := s.write(&cfg, &names); err != nil {
 		t.Fatal(err)
@@ -80,6 +82,96 @@ func TestDaemonConfig(t *testing.T) {
 	}
 	if err := (daemonSpec{HTTP: 1, Hang: 2}).write(&cfg, &names); err == nil {
 		t.Error("hang > http: no error")
+	}
+	if err := (daemonSpec{HTTP: 1}).write(&cfg, &names); err == nil {
+		t.Error("http targets without a URL: no error")
+	}
+}
+
+// TestDaemonConfigHosts spreads the http targets over several hosts.
+func TestDaemonConfigHosts(t *testing.T) {
+	var cfg, names bytes.Buffer
+	urls := []string{"http://127.3.0.1:81", "http://127.3.0.2:82/", "http://127.3.0.3:83"}
+	s := daemonSpec{HTTP: 7, Hang: 1, URLs: urls, Every: "10s", Timeout: "5s", Listen: "127.0.0.1:1", State: "s.db", ResultsLog: "r.jsonl"}
+	if err := s.write(&cfg, &names); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host string
+		want int
+	}{
+		{"http://127.3.0.1:81/", 3}, // targets 0 (hang), 3, 6
+		{"http://127.3.0.2:82/", 2},
+		{"http://127.3.0.3:83/", 2},
+	}
+	for _, tt := range tests {
+		if got := strings.Count(cfg.String(), tt.host); got != tt.want {
+			t.Errorf("%d targets on %s, want %d:\n%s", got, tt.host, tt.want, cfg.String())
+		}
+	}
+	if !strings.Contains(cfg.String(), "  - name: hang-0\n    http: \"http://127.3.0.1:81/hang?i=0\"\n") {
+		t.Errorf("config lacks hang-0 on the first host:\n%s", cfg.String())
+	}
+}
+
+func TestHostAddrs6(t *testing.T) {
+	tests := []struct {
+		prefix  string
+		n       int
+		want    []string
+		wantErr bool
+	}{
+		{prefix: "fd00:0:0:1::", n: 3, want: []string{"::1", "fd00:0:0:1::1", "fd00:0:0:1::2"}},
+		{prefix: "fd00:0:0:1::", n: 1, want: []string{"::1"}},
+		{prefix: "fd00:0:0:1::", n: 0, want: []string{}},
+		{prefix: "fd12:3456:789a:1::", n: 2, want: []string{"::1", "fd12:3456:789a:1::1"}},
+		{prefix: "fd00:0:0:1::5", n: 2, wantErr: true},    // not a /64
+		{prefix: "2001:db8::", n: 2, wantErr: true},       // not fd00::/8
+		{prefix: "127.0.0.1", n: 2, wantErr: true},        // not IPv6
+		{prefix: "::ffff:127.0.0.1", n: 2, wantErr: true}, // mapped IPv4
+		{prefix: "fd00:0:0:1::", n: -1, wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := hostAddrs6(tt.prefix, tt.n)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("hostAddrs6(%q, %d) error = %v, want error %v", tt.prefix, tt.n, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr && fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("hostAddrs6(%q, %d) = %q, want %q", tt.prefix, tt.n, got, tt.want)
+		}
+	}
+	got, err := hostAddrs6("fd00:0:0:1::", 70000)
+	if err == nil {
+		t.Errorf("hostAddrs6 n=70000 = %d addresses, want an error", len(got))
+	}
+	got, _ = hostAddrs6("fd00:0:0:1::", 300)
+	if got[299] != "fd00:0:0:1::12b" {
+		t.Errorf("hostAddrs6 300th = %s, want fd00:0:0:1::12b", got[299])
+	}
+}
+
+func TestSweepTarget(t *testing.T) {
+	tests := []struct {
+		addr    string
+		want    string
+		wantErr bool
+	}{
+		{addr: "127.1.3.250", want: "h-3-250"},
+		{addr: "::1", want: "h6-00000000000000000000000000000001"},
+		{addr: "fd00:0:0:1::1", want: "h6-fd000000000000010000000000000001"},
+		{addr: "fd00:0:0:1::3e8", want: "h6-fd0000000000000100000000000003e8"},
+		{addr: "10.0.0.1", wantErr: true},
+		{addr: "2001:db8::1", wantErr: true},
+		{addr: "fe80::1", wantErr: true},
+		{addr: "fd00::1%eth0", wantErr: true},
+		{addr: "localhost", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := sweepTarget(tt.addr)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("sweepTarget(%q) = %q, %v; want %q, error %v", tt.addr, got, err, tt.want, tt.wantErr)
+		}
 	}
 }
 
@@ -212,13 +304,94 @@ func TestMedian(t *testing.T) {
 	}
 }
 
+func TestParseDaemon(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    daemonRun
+		wantErr bool
+	}{
+		{
+			name: "full",
+			line: "10000 30s 100 120.50 12.05 81920 40000 3 1 1 5000 40000 120 100\n",
+			want: daemonRun{Label: "x", Targets: 10000, Every: 30 * time.Second, Hang: 100, Wall: 120.5, CPU: 12.05, HWMKB: 81920,
+				Checks: 40000, Missed: 3, MissHg: 1, LateStartOnly: 1, Conns: 5000, Requests: 40000, PeakOpen: 120, PeakIdle: 100},
+		},
+		{
+			name: "no http stats",
+			line: "1000 10s 0 35 1 2048 3000 0 0 0 -1 -1 -1 -1",
+			want: daemonRun{Label: "x", Targets: 1000, Every: 10 * time.Second, Wall: 35, CPU: 1, HWMKB: 2048, Checks: 3000,
+				Conns: -1, Requests: -1, PeakOpen: -1, PeakIdle: -1},
+		},
+		{name: "old format", line: "10000 0 120.50 12.05 81920 40000 3 0 1", wantErr: true},
+		{name: "bad every", line: "1000 often 0 35 1 2048 3000 0 0 0 -1 -1 -1 -1", wantErr: true},
+		{name: "zero every", line: "1000 0s 0 35 1 2048 3000 0 0 0 -1 -1 -1 -1", wantErr: true},
+		{name: "short", line: "1000 10s 0 35", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseDaemon("x", tt.line)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: parseDaemon error = %v, want error %v", tt.name, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr && got != tt.want {
+			t.Errorf("%s: parseDaemon = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSweepLabel(t *testing.T) {
+	tests := []struct {
+		label  string
+		family string
+		n      int
+		ok     bool
+	}{
+		{"1000", "v4", 1000, true},
+		{"v4-10000", "v4", 10000, true},
+		{"v6-1000", "v6", 1000, true},
+		{"v5-1000", "", 0, false},
+		{"v6-many", "", 0, false},
+		{"v6--1", "", 0, false},
+	}
+	for _, tt := range tests {
+		f, n, ok := sweepLabel(tt.label)
+		if f != tt.family || n != tt.n || ok != tt.ok {
+			t.Errorf("sweepLabel(%q) = %q, %d, %v; want %q, %d, %v", tt.label, f, n, ok, tt.family, tt.n, tt.ok)
+		}
+	}
+}
+
+func TestEveryText(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{30 * time.Second, "30s"},
+		{45 * time.Second, "45s"},
+		{15 * time.Second, "15s"},
+		{60 * time.Second, "1m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour, "1h"},
+	}
+	for _, tt := range tests {
+		if got := everyText(tt.d); got != tt.want {
+			t.Errorf("everyText(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
 func TestWriteReport(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"sweep-1000-fping.tsv":  "0.50 0.01 0.02 0 0\n0.60 0.01 0.03 1 1\n0.40 0.02 0.02 0 0\n",
-		"sweep-1000-tocsin.tsv": "1.00 0.50 0.20 0 0\n1.20 0.60 0.20 2 1\n0.80 0.40 0.20 0 124\n",
-		"daemon-plain.tsv":      "10000 0 120.50 12.05 81920 40000 3 0 1\n",
-		"daemon-hang.tsv":       "10000 100 120.00 24.00 102400 40000 5 2 0\n",
+		"sweep-v4-1000-fping.tsv":      "0.50 0.01 0.02 0 0\n0.60 0.01 0.03 1 1\n0.40 0.02 0.02 0 0\n",
+		"sweep-v4-1000-tocsin.tsv":     "1.00 0.50 0.20 0 0\n1.20 0.60 0.20 2 1\n0.80 0.40 0.20 0 124\n",
+		"sweep-v6-200-fping.tsv":       "0.10 0.01 0.01 0 0\n",
+		"sweep-v6-200-tocsin.tsv":      "0.20 0.10 0.10 0 0\n",
+		"daemon-t10000-e30s-plain.tsv": "10000 30s 0 120.50 12.05 81920 40000 3 0 1 5000 40000 120 100\n",
+		"daemon-t10000-e30s-hang.tsv":  "10000 30s 100 120.00 24.00 102400 40000 5 2 0 -1 -1 -1 -1\n",
+		"daemon-t10000-e10s-plain.tsv": "10000 10s 0 60.00 30.00 102400 60000 0 0 0 5000 0 7 7\n",
+		"daemon-t1000-e30s-plain.tsv":  "1000 30s 0 90.00 1.00 40960 0 1000 0 0 0 0 0 0\n",
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
@@ -230,19 +403,34 @@ func TestWriteReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| 1000 | 3 | 0.50 | 1.00 | 2.0× | 0.04 | 0.70 | 17.5× | 1 | 2 | 0/1 |",
-		"| plain | 10000 | 0 | 120 | 12.05 | 10.0 | 40000 | 301.2 | 80.0 | 3 | 0 | 1 |",
-		"| hang | 10000 | 100 | 120 | 24.00 | 20.0 | 40000 | 600.0 | 100.0 | 5 | 2 | 0 |",
+		"| IPv4 | 1000 | 3 | 0.50 | 1.00 | 2.0× | 0.04 | 0.70 | 17.5× | 1 | 2 | 0/1 |",
+		"| IPv6 | 200 | 1 | 0.10 | 0.20 | 2.0× | 0.02 | 0.20 | 10.0× | 0 | 0 | 0/0 |",
+		"| 1000 | 30s | 0 | 90 | 1.00 | 1.1 | 0 | – | 40.0 | 1000 | 0 | 0 | 0 | – | 0 |",
+		"| 10000 | 30s | 0 | 120 | 12.05 | 10.0 | 40000 | 301.2 | 80.0 | 3 | 0 | 1 | 5000 | 8.0 | 120 |",
+		"| 10000 | 30s | 100 | 120 | 24.00 | 20.0 | 40000 | 600.0 | 100.0 | 5 | 2 | 0 | – | – | – |",
+		"| 10000 | 10s | 0 | 60 | 30.00 | 50.0 | 60000 | 500.0 | 100.0 | 0 | 0 | 0 | 5000 | 0.0 | 7 |",
+		"(45s at 30s, 15s at 10s)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+	// Rows in order: targets, then the longer interval, then hang.
+	text := out.String()
+	order := []string{"| 1000 | 30s | 0 |", "| 10000 | 30s | 0 |", "| 10000 | 30s | 100 |", "| 10000 | 10s | 0 |"}
+	last := -1
+	for _, o := range order {
+		i := strings.Index(text, o)
+		if i < last {
+			t.Errorf("row %q out of order:\n%s", o, text)
+		}
+		last = i
+	}
 
-	if err := os.WriteFile(filepath.Join(dir, "daemon-plain.tsv"), []byte("garbage\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "daemon-t1000-e30s-plain.tsv"), []byte("garbage\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeReport(dir, &out); err == nil {
-		t.Error("garbage daemon-plain.tsv: no error")
+		t.Error("garbage daemon tsv: no error")
 	}
 }
