@@ -38,8 +38,13 @@ type Options struct {
 	// permitted: set it when the config has ping targets. Without it, New
 	// succeeds and every ping check fails with the reason.
 	RequireICMP bool
-	// MaxICMP caps ICMP sockets held at once (default 512).
+	// MaxICMP caps pro-bing's ICMP sockets held at once (default 512):
+	// ping checks with PerCheckICMP, and PingHost's callers' own caps.
 	MaxICMP int
+	// PerCheckICMP gives every ping check its own pro-bing Pinger and
+	// socket instead of the shared sockets of the sweeper (sweep.go), which
+	// are the default on Linux (config: icmp_socket: per_check).
+	PerCheckICMP bool
 	// Logger receives debug detail (pro-bing's messages); nil discards.
 	Logger *slog.Logger
 	// Now is the clock for Result.Time and certificate expiry; nil means
@@ -63,6 +68,7 @@ type Runner struct {
 	mode      ICMPMode
 	icmpErr   error         // why no ICMP mode is permitted, when mode == ""
 	icmpSlots chan struct{} // semaphore: one token per ICMP socket held
+	sweep     *sweeper      // the shared sockets; nil with PerCheckICMP
 
 	kinds map[Kind]checkFunc
 
@@ -116,6 +122,9 @@ func New(opts Options) (*Runner, error) {
 		maxICMP = 512
 	}
 	r.icmpSlots = make(chan struct{}, maxICMP)
+	if !opts.PerCheckICMP && sharedICMPSupported && r.mode != "" {
+		r.sweep = newSweeper(r.mode, r.logger)
+	}
 	r.kinds = map[Kind]checkFunc{
 		KindPing: r.checkPing,
 		KindHTTP: r.checkHTTP,
@@ -154,14 +163,23 @@ func (r *Runner) Mode() ICMPMode {
 	return r.mode
 }
 
-// Close releases what the Runner holds (idle HTTP connections). The Runner
-// stays usable: a later check opens new connections.
+// Close releases what the Runner holds (idle HTTP connections, the shared
+// ICMP sockets). The Runner stays usable: a later check opens new
+// connections and sockets.
 func (r *Runner) Close() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, tr := range r.transports {
 		tr.CloseIdleConnections()
 	}
+	r.mu.Unlock()
+	if r.sweep != nil {
+		r.sweep.close()
+	}
+}
+
+// SharedICMP reports whether ping checks use the shared sockets.
+func (r *Runner) SharedICMP() bool {
+	return r.sweep != nil
 }
 
 // timeoutOf is the target's timeout, defaulted.

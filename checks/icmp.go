@@ -59,6 +59,9 @@ func (r *Runner) checkPing(ctx context.Context, t *Target) Result {
 		return Result{Reason: "ICMP not permitted: run as root, grant CAP_NET_RAW, or widen net.ipv4.ping_group_range"}
 	}
 	timeout := timeoutOf(t)
+	if r.sweep != nil {
+		return r.checkPingShared(ctx, t, timeout)
+	}
 
 	// Wait for a socket slot under the caller's context only: a queue of
 	// checks is the daemon's load, not the target's failure.
@@ -104,6 +107,32 @@ func (r *Runner) checkPing(ctx context.Context, t *Target) Result {
 			return Result{Reason: perr.Error()}
 		}
 		return Result{Sent: sent, Reason: failReason(ctx, checkCtx, timeout, err)}
+	}
+	return pingResult(sent, len(rtts), rtts, spec)
+}
+
+// checkPingShared is checkPing over the sweeper's shared sockets.
+func (r *Runner) checkPingShared(ctx context.Context, t *Target, timeout time.Duration) Result {
+	spec := t.Ping
+	checkCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	addrs, err := resolveHost(checkCtx, r.resolver, "ip", spec.Host)
+	if err != nil {
+		return Result{Reason: failReason(ctx, checkCtx, timeout, err)}
+	}
+	interval := spec.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	sent, rtts, err := r.sweep.ping(checkCtx, addrs[0].Unmap(), max(spec.Count, 1), interval)
+	if err != nil && sent == 0 {
+		if perr := permissionError(r.mode, err); perr != nil {
+			return Result{Reason: perr.Error()}
+		}
+		return Result{Reason: failReason(ctx, checkCtx, timeout, err)}
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return Result{Sent: sent, Reason: "check canceled: " + ctx.Err().Error()}
 	}
 	return pingResult(sent, len(rtts), rtts, spec)
 }

@@ -17,7 +17,10 @@ type Config struct {
 	State         string // default tocsin.db
 	ResultsLog    string // "" = off
 	MaxConcurrent int    // default 512
-	Resolver      string // "" = the system's; else host:port of a DNS server
+	// ICMPSocket is how scheduled ping checks and `tocsin check` send
+	// echoes: ICMPShared (default) or ICMPPerCheck.
+	ICMPSocket string
+	Resolver   string // "" = the system's; else host:port of a DNS server
 
 	// Targets in file order, every default applied.
 	Targets []checks.Target
@@ -28,6 +31,15 @@ type Config struct {
 	Slack       *Slack   // nil when absent: Slack off
 	Discord     *Discord // nil when absent: Discord off
 }
+
+// The values of `icmp_socket`.
+const (
+	// ICMPShared sends every ping check's echoes over one shared socket
+	// per address family.
+	ICMPShared = "shared"
+	// ICMPPerCheck gives each ping check its own socket (pro-bing).
+	ICMPPerCheck = "per_check"
+)
 
 // Bot is the `bot:` section.
 type Bot struct {

@@ -217,7 +217,7 @@ func TestBuiltinDefaults(t *testing.T) {
 	h.Name, h.Kind, h.HTTP = "h", checks.KindHTTP, checks.HTTPSpec{URL: "http://127.0.0.1/", Method: "GET"}
 	tc.Name, tc.Kind, tc.TCP = "t", checks.KindTCP, checks.TCPSpec{Address: "127.0.0.1:22"}
 	want := &Config{
-		Path: "c.yaml", Listen: "127.0.0.1:8080", State: "tocsin.db", MaxConcurrent: 512,
+		Path: "c.yaml", Listen: "127.0.0.1:8080", State: "tocsin.db", MaxConcurrent: 512, ICMPSocket: "shared",
 		Targets: []checks.Target{p, h, tc},
 		Bot:     Bot{RateLimit: 5, RatePer: time.Minute},
 	}
@@ -638,5 +638,83 @@ func TestProblemsInline(t *testing.T) {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestHostsFile covers hosts_file: one ping target per line of a file,
+// every setting of the entry applied to each, problems at the file's line.
+func TestHostsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.txt", "# fleet\n127.0.0.1\n\n127.0.0.2  db-2   # the database\n::1 lo6\n")
+	write("bad.txt", "127.0.0.1\nhttp://x/\n::1\n1.2.3.4 a b\n127.0.0.1\n")
+	write("empty.txt", "# nothing\n\n")
+	tests := []struct {
+		name  string
+		src   string
+		names []string // targets, in order, when no problem
+		hosts []string
+		want  []string // problems
+	}{
+		{"expands with the entry's settings",
+			"targets:\n  - {name: web, http: 'http://127.0.0.1/'}\n  - hosts_file: " + good + "\n    count: 2\n    tags: [fleet]\n",
+			[]string{"web", "127.0.0.1", "db-2", "lo6"}, []string{"", "127.0.0.1", "127.0.0.2", "::1"}, nil},
+		{"relative to the config's directory", "targets:\n  - hosts_file: good.txt\n",
+			[]string{"127.0.0.1", "db-2", "lo6"}, []string{"127.0.0.1", "127.0.0.2", "::1"}, nil},
+		{"bad lines name the file", "targets:\n  - hosts_file: bad.txt\n", nil, nil, []string{
+			`bad.txt:2: targets[0].hosts_file: "http://x/" is not a hostname or IP address (a ping target takes a host, not a URL)`,
+			`bad.txt:3: targets[0].hosts_file: "::1" is not a valid name: letters, digits, '.', '_', '-', starting with a letter or digit, at most 100; give the target a name after the host`,
+			`bad.txt:4: targets[0].hosts_file: want HOST [NAME], not 3 fields`,
+			`bad.txt:5: targets[0].hosts_file: duplicate name "127.0.0.1" (first at bad.txt:1)`,
+		}},
+		{"no name with hosts_file", "targets:\n  - {name: x, hosts_file: good.txt}\n", nil, nil,
+			[]string{"c.yaml:2: targets[0].name: not with hosts_file: each line of the file names its target"}},
+		{"not with ping", "targets:\n  - {ping: h, hosts_file: good.txt}\n", nil, nil,
+			[]string{"c.yaml:2: targets[0]: has both ping and hosts_file"}},
+		{"missing file", "targets:\n  - {hosts_file: nope.txt}\n", nil, nil,
+			[]string{`c.yaml:2: targets[0].hosts_file: cannot read "nope.txt": no such file or directory`}},
+		{"empty file", "targets:\n  - {hosts_file: empty.txt}\n", nil, nil,
+			[]string{"empty.txt:0: targets[0].hosts_file: no hosts in it"}},
+		{"http settings refused", "targets:\n  - {hosts_file: good.txt, contains: x}\n", nil, nil,
+			[]string{"c.yaml:2: targets[0].contains: only for http targets"}},
+		{"icmp_socket", "icmp_socket: raw\n", nil, nil,
+			[]string{`c.yaml:1: icmp_socket: "raw" is not "shared" or "per_check"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse(filepath.Join(dir, "c.yaml"), []byte(tt.src), nil)
+			var got []string
+			if err != nil {
+				for _, p := range problems(t, err) {
+					got = append(got, strings.TrimPrefix(p, dir+"/"))
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			if err != nil {
+				return
+			}
+			var names, hosts []string
+			for _, tg := range cfg.Targets {
+				names, hosts = append(names, tg.Name), append(hosts, tg.Ping.Host)
+				if tg.Kind == checks.KindPing && (tg.Ping.Count != 2 && strings.Contains(tt.src, "count: 2")) {
+					t.Errorf("%s: count %d, want the entry's 2", tg.Name, tg.Ping.Count)
+				}
+			}
+			if !reflect.DeepEqual(names, tt.names) || !reflect.DeepEqual(hosts, tt.hosts) {
+				t.Errorf("targets %q hosts %q, want %q %q", names, hosts, tt.names, tt.hosts)
+			}
+		})
+	}
+	cfg, err := Parse("c.yaml", []byte("icmp_socket: per_check\n"), nil)
+	if err != nil || cfg.ICMPSocket != ICMPPerCheck {
+		t.Errorf("icmp_socket: per_check gave %v, %v", cfg, err)
 	}
 }

@@ -78,10 +78,11 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		Listen:        defaultListen,
 		State:         defaultState,
 		MaxConcurrent: defaultMaxConcurrent,
+		ICMPSocket:    ICMPShared,
 		Bot:           Bot{RateLimit: defaultRateLimit, RatePer: defaultRatePer},
 	}
 	top := map[string]entry{}
-	keys := []string{"listen", "state", "results_log", "max_concurrent", "resolver", "defaults",
+	keys := []string{"listen", "state", "results_log", "max_concurrent", "icmp_socket", "resolver", "defaults",
 		"targets", "bot", "oncall", "maintenance", "slack", "discord"}
 	d.fields(root, "", keys, func(e entry, k string) { top[e.key] = e })
 
@@ -96,6 +97,17 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 	}
 	if e, ok := top["max_concurrent"]; ok {
 		setIf(&cfg.MaxConcurrent)(d.integer(e.val, "max_concurrent", 1, math.MaxInt))
+	}
+	if e, ok := top["icmp_socket"]; ok {
+		if s, good := d.str(e.val, "icmp_socket"); good {
+			switch s {
+			case "", ICMPShared:
+			case ICMPPerCheck:
+				cfg.ICMPSocket = ICMPPerCheck
+			default:
+				d.add(e.val.line, "icmp_socket", "%q is not %q or %q", s, ICMPShared, ICMPPerCheck)
+			}
+		}
 	}
 	if e, ok := top["resolver"]; ok {
 		if s, good := d.str(e.val, "resolver"); good && strings.TrimSpace(s) != "" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"math"
@@ -64,7 +65,7 @@ func settingKeys() []string {
 
 // perTargetKeys are the keys only a target itself may hold.
 func perTargetKeys() []string {
-	return []string{"name", "ping", "http", "tcp", "depends_on"}
+	return []string{"name", "ping", "http", "tcp", "hosts_file", "depends_on"}
 }
 
 func cloneTarget(t checks.Target) checks.Target {
@@ -340,6 +341,8 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 		out   []checks.Target
 		infos []targetInfo
 		first = map[string]int{} // name → line of its first use
+		// fromFile is where a name from a hosts_file was first used.
+		fromFile = map[string]string{}
 	)
 	allowed := append(perTargetKeys(), settingKeys()...)
 	d.list(n, "targets", func(item *node, k string, _ int) {
@@ -356,8 +359,10 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 		t := cloneTarget(tmpl)
 		info := targetInfo{key: k}
 		hasName := false
+		var hosts []hostLine // from hosts_file
+		hostsFile := false
 		d.fields(item, k, allowed, func(e entry, ek string) {
-			if want := kindOnly(e.key); want != "" && len(kinds) == 1 && string(want) != kinds[0] {
+			if want := kindOnly(e.key); want != "" && len(kinds) == 1 && want != kindOfKey(kinds[0]) {
 				d.add(e.line, ek, "only for %s targets", want)
 				return
 			}
@@ -397,6 +402,11 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 						t.HTTP.URL = strings.TrimSpace(s.text)
 					}
 				}
+			case "hosts_file":
+				t.Kind, hostsFile = checks.KindPing, true
+				if p, ok := d.readableFile(e.val, ek); ok {
+					hosts = d.hostsFile(p, ek)
+				}
 			case "tcp":
 				t.Kind = checks.KindTCP
 				if s, ok := d.scalar(e.val, ek); ok {
@@ -419,7 +429,10 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 				d.setting(&t, e, ek)
 			}
 		})
-		if !hasName {
+		switch {
+		case hostsFile && hasName:
+			d.add(item.line, joinKey(k, "name"), "not with hosts_file: each line of the file names its target")
+		case !hasName && !hostsFile:
 			d.add(item.line, joinKey(k, "name"), "required")
 		}
 		switch len(kinds) {
@@ -444,8 +457,28 @@ func (d *decoder) targets(n *node, tmpl checks.Target, defaults *node) []checks.
 		if t.Kind != checks.KindTCP {
 			t.TCP = checks.TCPSpec{}
 		}
-		out = append(out, t)
-		infos = append(infos, info)
+		if !hostsFile {
+			out = append(out, t)
+			infos = append(infos, info)
+			return
+		}
+		for _, h := range hosts {
+			if line, dup := first[h.name]; dup {
+				at, inFile := fromFile[h.name]
+				if !inFile {
+					at = fmt.Sprintf("line %d", line)
+				}
+				d.problems = append(d.problems, Problem{Path: h.path, Line: h.line, Key: joinKey(k, "hosts_file"),
+					Message: fmt.Sprintf("duplicate name %q (first at %s)", h.name, at)})
+				continue
+			}
+			first[h.name] = item.line
+			fromFile[h.name] = fmt.Sprintf("%s:%d", filepath.Base(h.path), h.line)
+			ht := cloneTarget(t)
+			ht.Name, ht.Ping.Host = h.name, h.host
+			out = append(out, ht)
+			infos = append(infos, info)
+		}
 	})
 	d.dependencies(out, infos)
 	return out
@@ -487,8 +520,80 @@ func (d *decoder) coherent(item *node, k string, t checks.Target) {
 	}
 }
 
-// kindKeys are the target keys that choose its kind, in DESIGN's order.
-func kindKeys() []string { return []string{"ping", "http", "tcp"} }
+// kindKeys are the target keys that choose its kind, in DESIGN's order;
+// hosts_file is a list of ping targets.
+func kindKeys() []string { return []string{"ping", "http", "tcp", "hosts_file"} }
+
+// kindOfKey is the kind a kind key gives its target.
+func kindOfKey(key string) checks.Kind {
+	if key == "hosts_file" {
+		return checks.KindPing
+	}
+	return checks.Kind(key)
+}
+
+// hostLine is one target of a hosts_file.
+type hostLine struct {
+	path       string
+	line       int
+	host, name string
+}
+
+// maxHostsFile bounds a hosts_file's size.
+const maxHostsFile = 64 << 20
+
+// hostsFile reads a hosts_file, as fping -f does: one host per line, then
+// optionally the target's name (else the host is the name); blank lines
+// and '#' comments are skipped. Problems name the file and its line.
+func (d *decoder) hostsFile(path, k string) []hostLine {
+	add := func(line int, format string, args ...any) {
+		d.problems = append(d.problems, Problem{Path: path, Line: line, Key: k, Message: fmt.Sprintf(format, args...)})
+	}
+	st, err := os.Stat(path)
+	if err == nil && st.Size() > maxHostsFile {
+		add(0, "larger than %d MiB", maxHostsFile>>20)
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		add(0, "cannot read: %v", err)
+		return nil
+	}
+	var out []hostLine
+	for i, text := range strings.Split(string(data), "\n") {
+		if c := strings.IndexByte(text, '#'); c >= 0 {
+			text = text[:c]
+		}
+		f := strings.Fields(text)
+		if len(f) == 0 {
+			continue
+		}
+		h := hostLine{path: path, line: i + 1, host: f[0], name: f[0]}
+		switch {
+		case len(f) > 2:
+			add(h.line, "want HOST [NAME], not %d fields", len(f))
+			continue
+		case !validHost(h.host):
+			add(h.line, "%q is not a hostname or IP address%s", h.host, hostHint(h.host))
+			continue
+		case len(f) == 2:
+			h.name = f[1]
+		}
+		if !validName(h.name) {
+			hint := ""
+			if len(f) == 1 {
+				hint = "; give the target a name after the host"
+			}
+			add(h.line, "%q is not a valid name: letters, digits, '.', '_', '-', starting with a letter or digit, at most 100%s", h.name, hint)
+			continue
+		}
+		out = append(out, h)
+	}
+	if len(out) == 0 && len(d.problems) == 0 {
+		add(0, "no hosts in it")
+	}
+	return out
+}
 
 // hostHint explains the usual mistakes in a ping host.
 func hostHint(h string) string {

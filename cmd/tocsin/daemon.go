@@ -260,7 +260,7 @@ func (d *daemon) run(parent context.Context) int {
 	d.startDispatcher()
 	d.sched.Start()
 	log.Info("tocsin running", "version", tocsinVersion(), "config", d.path, "listen", ln.Addr().String(),
-		"targets", len(d.cfg.Targets), "icmp", runner.Mode(), "state", d.cfg.State)
+		"targets", len(d.cfg.Targets), "icmp", runner.Mode(), "icmp_socket", icmpSocketOf(runner), "state", d.cfg.State)
 
 loop:
 	for {

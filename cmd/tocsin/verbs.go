@@ -101,11 +101,12 @@ func cmdHealth(ctx context.Context, e *env, c *common, _ []string) int {
 // target exists, so an HTTP-only config runs without ICMP permissions.
 func newRunner(cfg *config.Config, log *slog.Logger) (*checks.Runner, error) {
 	return checks.New(checks.Options{
-		Resolver:    checks.NewResolver(cfg.Resolver),
-		Version:     tocsinVersion(),
-		MaxICMP:     cfg.MaxConcurrent,
-		RequireICMP: hasPing(cfg),
-		Logger:      log,
+		Resolver:     checks.NewResolver(cfg.Resolver),
+		Version:      tocsinVersion(),
+		MaxICMP:      cfg.MaxConcurrent,
+		PerCheckICMP: cfg.ICMPSocket == config.ICMPPerCheck,
+		RequireICMP:  hasPing(cfg),
+		Logger:       log,
 	})
 }
 
@@ -273,4 +274,12 @@ func cmdPing(ctx context.Context, e *env, _ *common, host string, o pingOptions)
 	fmt.Fprintf(e.stdout, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n",
 		ms(stats.MinRTT), ms(stats.AvgRTT), ms(stats.MaxRTT), ms(stats.StdDevRTT))
 	return exitOK
+}
+
+// icmpSocketOf names how runner's ping checks send echoes, for the log.
+func icmpSocketOf(runner *checks.Runner) string {
+	if runner.SharedICMP() {
+		return config.ICMPShared
+	}
+	return config.ICMPPerCheck
 }
