@@ -72,30 +72,46 @@ func TestPingCheck(t *testing.T) {
 		{ICMPUnprivileged, "0 2147483647"},
 	}
 	for _, m := range modes {
-		t.Run(string(m.mode), func(t *testing.T) {
-			setPingGroupRange(t, m.groupRange)
-			r := newRunner(t, Options{ICMPMode: m.mode})
-			for _, h := range hosts {
-				t.Run(h.name, func(t *testing.T) {
-					if h.ipv6 && !hasIPv6Loopback() {
-						t.Skip("skipped: ::1 is not configured on this machine")
-					}
-					tg := &Target{Name: "p", Kind: KindPing, Timeout: 5 * time.Second,
-						Ping: PingSpec{Host: h.host, Count: 2, Interval: 20 * time.Millisecond}}
-					res := check(t, r, tg)
-					if !res.OK || res.Reason != "" {
-						t.Fatalf("Check(%s) = not OK, reason %q", h.host, res.Reason)
-					}
-					if res.Sent != 2 || res.Received != 2 || res.Loss != 0 {
-						t.Errorf("sent/received/loss = %d/%d/%v, want 2/2/0", res.Sent, res.Received, res.Loss)
-					}
-					if res.Latency <= 0 || res.Latency != res.AvgRTT || res.MinRTT > res.AvgRTT || res.AvgRTT > res.MaxRTT {
-						t.Errorf("latency %v, min/avg/max %v/%v/%v: inconsistent", res.Latency, res.MinRTT, res.AvgRTT, res.MaxRTT)
-					}
-					if res.Target != "p" || res.Kind != KindPing || res.Time.IsZero() {
-						t.Errorf("Target/Kind/Time = %q/%q/%v", res.Target, res.Kind, res.Time)
-					}
-				})
+		for _, perCheck := range []bool{false, true} {
+			name := string(m.mode) + "/shared"
+			if perCheck {
+				name = string(m.mode) + "/per_check"
+			}
+			t.Run(name, func(t *testing.T) {
+				setPingGroupRange(t, m.groupRange)
+				r := newRunner(t, Options{ICMPMode: m.mode, PerCheckICMP: perCheck})
+				pingHosts(t, r, hosts)
+			})
+		}
+	}
+}
+
+// pingHosts checks each host through r and wants two replies of two.
+func pingHosts(t *testing.T, r *Runner, hosts []struct {
+	name string
+	host string
+	ipv6 bool
+}) {
+	t.Helper()
+	for _, h := range hosts {
+		t.Run(h.name, func(t *testing.T) {
+			if h.ipv6 && !hasIPv6Loopback() {
+				t.Skip("skipped: ::1 is not configured on this machine")
+			}
+			tg := &Target{Name: "p", Kind: KindPing, Timeout: 5 * time.Second,
+				Ping: PingSpec{Host: h.host, Count: 2, Interval: 20 * time.Millisecond}}
+			res := check(t, r, tg)
+			if !res.OK || res.Reason != "" {
+				t.Fatalf("Check(%s) = not OK, reason %q", h.host, res.Reason)
+			}
+			if res.Sent != 2 || res.Received != 2 || res.Loss != 0 {
+				t.Errorf("sent/received/loss = %d/%d/%v, want 2/2/0", res.Sent, res.Received, res.Loss)
+			}
+			if res.Latency <= 0 || res.Latency != res.AvgRTT || res.MinRTT > res.AvgRTT || res.AvgRTT > res.MaxRTT {
+				t.Errorf("latency %v, min/avg/max %v/%v/%v: inconsistent", res.Latency, res.MinRTT, res.AvgRTT, res.MaxRTT)
+			}
+			if res.Target != "p" || res.Kind != KindPing || res.Time.IsZero() {
+				t.Errorf("Target/Kind/Time = %q/%q/%v", res.Target, res.Kind, res.Time)
 			}
 		})
 	}
@@ -122,7 +138,7 @@ func TestPingCheckWithoutICMP(t *testing.T) {
 // TestICMPSemaphore holds every ICMP slot and checks that a ping check
 // waits for one rather than opening another socket.
 func TestICMPSemaphore(t *testing.T) {
-	r := newRunner(t, Options{ICMPMode: ICMPRaw, MaxICMP: 2})
+	r := newRunner(t, Options{ICMPMode: ICMPRaw, MaxICMP: 2, PerCheckICMP: true})
 	if cap(r.icmpSlots) != 2 {
 		t.Fatalf("MaxICMP 2: semaphore of %d", cap(r.icmpSlots))
 	}
@@ -141,7 +157,7 @@ func TestICMPSemaphore(t *testing.T) {
 
 func TestPingConcurrentWithinCap(t *testing.T) {
 	requireRoot(t)
-	r := newRunner(t, Options{ICMPMode: ICMPRaw, MaxICMP: 2})
+	r := newRunner(t, Options{ICMPMode: ICMPRaw, MaxICMP: 2, PerCheckICMP: true})
 	var wg sync.WaitGroup
 	results := make([]Result, 6)
 	for i := range results {
