@@ -25,6 +25,13 @@ const (
 	maxDrain = 64 << 10
 )
 
+// Idle connections kept for the next checks: at most maxIdleConns in all
+// (each costs a descriptor and about 30 KB), maxIdlePerHost per host.
+const (
+	maxIdleConns   = 1024
+	maxIdlePerHost = 64
+)
+
 // errTooManyRedirects is what CheckRedirect returns past maxRedirects.
 var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
 
@@ -65,8 +72,11 @@ func (r *Runner) transport(spec *HTTPSpec) (*http.Transport, error) {
 	return tr, nil
 }
 
-// newTransport is a Transport tuned for many hosts with few requests each:
-// a couple of idle connections per host, a bound on them all. It uses no
+// newTransport is a Transport tuned for many targets, checked again and
+// again: a connection is kept for the next check of the same host (when
+// the server allows) up to a bound on them all, and up to a bound per host
+// that lets the targets of one host (virtual hosts, paths) whose checks
+// fall in the same instant reuse theirs rather than dial anew. It uses no
 // proxy: a check measures the target, not a proxy's view of it.
 func (r *Runner) newTransport(tlsConf *tls.Config) *http.Transport {
 	return &http.Transport{
@@ -75,8 +85,8 @@ func (r *Runner) newTransport(tlsConf *tls.Config) *http.Transport {
 		},
 		TLSClientConfig:       tlsConf,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   2,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdlePerHost,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,

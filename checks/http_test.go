@@ -204,6 +204,43 @@ func TestHTTPKeepAlive(t *testing.T) {
 	}
 }
 
+// TestHTTPKeepAliveBurst: the targets of one host whose checks fall in the
+// same instant (phases share 100 ms slots) keep their connections for the
+// next round instead of dialling anew.
+func TestHTTPKeepAliveBurst(t *testing.T) {
+	var conns atomic.Int32
+	var gate sync.WaitGroup
+	const burst = 24
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		gate.Done()
+		gate.Wait() // every request of the round is in flight at once
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	r := newRunner(t, Options{ICMPMode: ICMPRaw})
+	for round := range 3 {
+		gate.Add(burst)
+		var wg sync.WaitGroup
+		for i := range burst {
+			wg.Go(func() {
+				if res := check(t, r, httpTarget(fmt.Sprintf("%s/?t=%d", srv.URL, i))); !res.OK {
+					t.Errorf("round %d, check %d: %q", round, i, res.Reason)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if n := conns.Load(); n != burst {
+		t.Errorf("3 rounds of %d simultaneous checks opened %d connections, want %d (kept for the next round)", burst, n, burst)
+	}
+}
+
 // selfSigned makes a self-signed CA certificate for 127.0.0.1 valid from
 // notBefore to notAfter, and writes it as PEM into dir.
 func selfSigned(t *testing.T, dir string, notBefore, notAfter time.Time) (tls.Certificate, string) {
