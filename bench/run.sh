@@ -353,7 +353,7 @@ daemon_run() {
 	BG_PIDS+=("$pid")
 	# Sleep in 1 s steps so a daemon that dies early is noticed at once; the
 	# deadline is on the clock, so a loaded machine does not stretch the run.
-	deadline=$(awk -v a="$start" -v s="$secs" 'BEGIN { printf "%d", (a + s) * 1000 }')
+	deadline=$(awk -v a="$start" -v s="$secs" 'BEGIN { printf "%.0f", (a + s) * 1000 }') # not %d: mawk caps it at 2^31-1
 	while alive "$pid"; do
 		left=$((deadline - $(date +%s%3N)))
 		((left > 0)) || break
@@ -392,7 +392,7 @@ daemon_run() {
 	# What tocsin says of its ICMP sockets at start-up: its key=value fields
 	# whose key begins with icmp, whatever the line's wording.
 	if [[ -z ${ICMP_LINE:-} ]]; then
-		ICMP_LINE=$(cat "$base.err" "$base.out" 2>/dev/null | grep -m1 -i 'icmp' | grep -o -E '(^| )icmp[a-z_]*=[^ ]+' | paste -sd ' ' - | sed 's/^ *//' || true)
+		ICMP_LINE=$(cat "$base.err" "$base.out" 2>/dev/null | grep -m1 -i 'icmp' | grep -o -E '(^| )icmp[a-z_]*=[^ ]+' | sed 's/^ //' | paste -sd ' ' - || true)
 	fi
 	echo "$targets $every $hang $wall $cpu $hwm $checks $missed $missed_hang $late_only $stats" >"$RAW/daemon-$name.tsv"
 	echo "start=$start end=$end pid=$pid" >"$RAW/daemon-$name.times"
@@ -509,7 +509,7 @@ stamp() { cat "$RAW/$1.stamp" 2>/dev/null || echo "not measured"; }
 	echo "- command: \`$([[ $QUICK == 1 ]] && echo "BENCH_QUICK=1 ")${BENCH_ONLY:+BENCH_ONLY=$BENCH_ONLY }${BENCH_DAEMON_RUNS:+BENCH_DAEMON_RUNS=\"$BENCH_DAEMON_RUNS\" }${BENCH_DAEMON_SECONDS:+BENCH_DAEMON_SECONDS=$BENCH_DAEMON_SECONDS }bash bench/run.sh\`"
 	echo "- parts measured (UTC start, mode): sweep $(stamp sweep); daemon $(stamp daemon); latency $(stamp latency); micro $(stamp micro)"
 	echo "- sweep: $RUNS run(s) per row; fping: \`fping -q -c1 -t500 -r0 -i 0 -f LIST\` (\`-6\` for IPv6); tocsin: \`tocsin check --config CFG --json\` (one ping target per host, count 1, timeout 1s). IPv6 hosts: ::1 and ${PREFIX6}1… in network namespace $NS6 (AnyIP on its loopback, reached over veth $VETH_H)"
-	echo "- daemon: \`tocsin run\`, half ping targets (127.2.x.y), half HTTP targets spread over $HTTP_HOSTS bench/httpserver hosts (127.3.0.1–…), timeout 5s; ${DAEMON_SECONDS}s at 10,000 targets$([[ $QUICK == 1 ]] || echo ", ${GROWTH_SECONDS}s at the other sizes"), at least 3 intervals; runs: $DAEMON_RUNS"
+	echo "- daemon: \`tocsin run\`, half ping targets (127.2.x.y), half HTTP targets spread over $HTTP_HOSTS bench/httpserver hosts (127.3.0.1–…), timeout 5s; $([[ $QUICK == 1 ]] && echo "${DAEMON_SECONDS}s per run" || echo "${DAEMON_SECONDS}s at 10,000 targets, ${GROWTH_SECONDS}s at the other sizes"), at least 3 intervals; runs: $DAEMON_RUNS"
 	if [[ -n ${ICMP_LINE:-} ]]; then echo "- tocsin's ICMP sockets (its start-up log): \`$ICMP_LINE\`"; fi
 	echo
 	"$AN" report -dir "$RAW"
@@ -519,7 +519,11 @@ stamp() { cat "$RAW/$1.stamp" 2>/dev/null || echo "not measured"; }
 	fi
 	fragment "$RAW/latency-alerts.md"
 	fragment "$RAW/latency-restart.md"
-	fragment "$RAW/micro.md"
+	if [[ -s $RAW/micro.md ]]; then
+		echo
+		echo "### Micro-benchmarks (bench/micro.sh, MICRO_COUNT=$MICRO_COUNT)"
+		fragment "$RAW/micro.md"
+	fi
 	if ((${#NOTES[@]} > 0)); then
 		echo
 		echo "Notes:"
