@@ -1,5 +1,6 @@
 // Package scheduler runs each target's check on its cron schedule
-// (robfig/cron/v3), under a global concurrency cap, with start times spread
+// (robfig/cron/v3's parser, schedules and job wrappers, run by a heap of
+// its own: loop.go), under a global concurrency cap, with start times spread
 // so thousands of targets do not fire in one burst, and hands every result
 // to a sink. It decides nothing about up or down.
 package scheduler
@@ -59,7 +60,7 @@ type Stats struct {
 type Scheduler struct {
 	opts Options
 	log  *slog.Logger
-	cron *cron.Cron
+	cron *loop
 	sem  chan struct{}
 
 	// run is the context of the current Start..Stop period; checks derive
@@ -86,7 +87,7 @@ type runContext struct {
 type entry struct {
 	target atomic.Pointer[checks.Target]
 	job    cron.Job
-	id     cron.EntryID
+	id     int
 }
 
 // New returns a stopped Scheduler. A nil Logger discards logs; a
@@ -105,9 +106,9 @@ func New(opts Options) *Scheduler {
 		log:     log,
 		sem:     make(chan struct{}, opts.MaxConcurrent),
 		entries: make(map[string]*entry),
-		// The chain is empty: each job is wrapped once in SetTargets (see
-		// entry) rather than on every cron.Schedule call.
-		cron: cron.New(cron.WithLogger(cronLogger{log})),
+		// Each job is wrapped once in SetTargets (see entry), with robfig's
+		// wrappers; loop runs it at its schedule's times.
+		cron: newLoop(),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.run.Store(&runContext{ctx: ctx, cancel: cancel})
