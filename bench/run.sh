@@ -275,11 +275,20 @@ net6_up() {
 # `sweep … || true` for IPv6, where set -e does not apply: the set-up steps
 # return by themselves.)
 sweep() {
-	local label=$1 hosts=$2 n=$3 fflag=${4:-} cfg=$OUT/sweep-$1.yaml run wall user sys rc lost
-	"$AN" sweep-config -hosts "$hosts" -state "$OUT/sweep.db" -timeout 1s >"$cfg" || return 1
-	timeout 60 "$TOCSIN" validate --config "$cfg" >/dev/null || return 1
+	local label=$1 hosts=$2 n=$3 fflag=${4:-} run wall user sys rc lost tool cfg
+	# Three forms of tocsin check against the same fping runs (see
+	# sweepVariants in bench/analyze): a hosts_file over the shared sockets,
+	# one config entry per host, and the hosts_file with one socket per check.
+	"$AN" sweep-config -hosts "$hosts" -state "$OUT/sweep.db" -timeout 1s \
+		-list "$(pwd)/$OUT/sweep-$label.list" >"$OUT/sweep-$label-tocsin.yaml" || return 1
+	"$AN" sweep-config -hosts "$hosts" -state "$OUT/sweep.db" -timeout 1s >"$OUT/sweep-$label-tocsin_targets.yaml" || return 1
+	"$AN" sweep-config -hosts "$hosts" -state "$OUT/sweep.db" -timeout 1s -icmp-socket per_check \
+		-list "$(pwd)/$OUT/sweep-$label.list" >"$OUT/sweep-$label-tocsin_perchk.yaml" || return 1
+	for tool in tocsin tocsin_targets tocsin_perchk; do
+		timeout 60 "$TOCSIN" validate --config "$OUT/sweep-$label-$tool.yaml" >/dev/null || return 1
+		: >"$RAW/sweep-$label-$tool.tsv"
+	done
 	: >"$RAW/sweep-$label-fping.tsv"
-	: >"$RAW/sweep-$label-tocsin.tsv"
 	for ((run = 1; run <= RUNS; run++)); do
 		if [[ $label == v6-* ]] && ! route6_ok; then
 			note "sweep $label: the IPv6 route into $NS6 is gone; stopped before run $run"
@@ -292,14 +301,17 @@ sweep() {
 		lost=$("$AN" fping-lost -n "$n" -count 1 <"$OUT/fping.err")
 		echo "$wall $user $sys $lost $rc" >>"$RAW/sweep-$label-fping.tsv"
 
-		log "sweep $label, run $run/$RUNS: tocsin check"
-		measure "$OUT/m" "$TOCSIN" check --config "$cfg" --json >"$OUT/check.json" 2>"$OUT/check.err"
-		read -r wall user sys rc <"$OUT/m"
-		lost=$("$AN" count-down -n "$n" <"$OUT/check.json")
-		echo "$wall $user $sys $lost $rc" >>"$RAW/sweep-$label-tocsin.tsv"
-		if [[ $rc -ne 0 && $rc -ne 1 ]]; then
-			note "tocsin check ($label, run $run) exited $rc: $(tail -n1 "$OUT/check.err" 2>/dev/null)"
-		fi
+		for tool in tocsin tocsin_targets tocsin_perchk; do
+			cfg=$OUT/sweep-$label-$tool.yaml
+			log "sweep $label, run $run/$RUNS: tocsin check ($tool)"
+			measure "$OUT/m" "$TOCSIN" check --config "$cfg" --json >"$OUT/check.json" 2>"$OUT/check.err"
+			read -r wall user sys rc <"$OUT/m"
+			lost=$("$AN" count-down -n "$n" <"$OUT/check.json")
+			echo "$wall $user $sys $lost $rc" >>"$RAW/sweep-$label-$tool.tsv"
+			if [[ $rc -ne 0 && $rc -ne 1 ]]; then
+				note "tocsin check ($label, $tool, run $run) exited $rc: $(tail -n1 "$OUT/check.err" 2>/dev/null)"
+			fi
+		done
 	done
 }
 
@@ -508,7 +520,7 @@ stamp() { cat "$RAW/$1.stamp" 2>/dev/null || echo "not measured"; }
 	echo "- $("$GO" version), $(fping -v 2>&1 | head -n1), tocsin at $COMMIT"
 	echo "- command: \`$([[ $QUICK == 1 ]] && echo "BENCH_QUICK=1 ")${BENCH_ONLY:+BENCH_ONLY=$BENCH_ONLY }${BENCH_DAEMON_RUNS:+BENCH_DAEMON_RUNS=\"$BENCH_DAEMON_RUNS\" }${BENCH_DAEMON_SECONDS:+BENCH_DAEMON_SECONDS=$BENCH_DAEMON_SECONDS }bash bench/run.sh\`"
 	echo "- parts measured (UTC start, mode): sweep $(stamp sweep); daemon $(stamp daemon); latency $(stamp latency); micro $(stamp micro)"
-	echo "- sweep: $RUNS run(s) per row; fping: \`fping -q -c1 -t500 -r0 -i 0 -f LIST\` (\`-6\` for IPv6); tocsin: \`tocsin check --config CFG --json\` (one ping target per host, count 1, timeout 1s). IPv6 hosts: ::1 and ${PREFIX6}1… in network namespace $NS6 (AnyIP on its loopback, reached over veth $VETH_H)"
+	echo "- sweep: $RUNS run(s) per row; fping: \`fping -q -c1 -t500 -r0 -i 0 -f LIST\` (\`-6\` for IPv6); tocsin: \`tocsin check --config CFG --json\` (count 1, timeout 1s; CFG in the three forms the table names: a \`hosts_file\`, one entry per host, the \`hosts_file\` with \`icmp_socket: per_check\`). IPv6 hosts: ::1 and ${PREFIX6}1… in network namespace $NS6 (AnyIP on its loopback, reached over veth $VETH_H)"
 	echo "- daemon: \`tocsin run\`, half ping targets (127.2.x.y), half HTTP targets spread over $HTTP_HOSTS bench/httpserver hosts (127.3.0.1–…), timeout 5s; $([[ $QUICK == 1 ]] && echo "${DAEMON_SECONDS}s per run" || echo "${DAEMON_SECONDS}s at 10,000 targets, ${GROWTH_SECONDS}s at the other sizes"), at least 3 intervals; runs: $DAEMON_RUNS"
 	if [[ -n ${ICMP_LINE:-} ]]; then echo "- tocsin's ICMP sockets (its start-up log): \`$ICMP_LINE\`"; fi
 	echo

@@ -228,6 +228,8 @@ func cmdSweepConfig(args []string, _ io.Reader, stdout io.Writer) error {
 	state := fs.String("state", "bench/out/sweep.db", "state `file`")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address (unused by check)")
 	timeout := fs.String("timeout", "1s", "per-target timeout")
+	list := fs.String("list", "", "write the hosts as a hosts_file (HOST NAME a line) to this `file` and use it, instead of one target entry per host")
+	icmpSocket := fs.String("icmp-socket", "", "the config's icmp_socket (empty: tocsin's default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -235,14 +237,49 @@ func cmdSweepConfig(args []string, _ io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return writeSweepConfig(stdout, addrs, sweepForm{Hosts: *hosts, State: *state, Listen: *listen,
+		Timeout: *timeout, List: *list, ICMPSocket: *icmpSocket})
+}
+
+// sweepForm is how sweep-config writes its config.
+type sweepForm struct {
+	Hosts, State, Listen, Timeout string
+	List                          string // hosts_file path, or "" for one entry per host
+	ICMPSocket                    string
+}
+
+func writeSweepConfig(stdout io.Writer, addrs []string, f sweepForm) error {
 	w := bufio.NewWriter(stdout)
-	fmt.Fprintf(w, "listen: %q\nstate: %q\ntargets:\n", *listen, *state)
+	fmt.Fprintf(w, "listen: %q\nstate: %q\n", f.Listen, f.State)
+	if f.ICMPSocket != "" {
+		fmt.Fprintf(w, "icmp_socket: %s\n", f.ICMPSocket)
+	}
+	fmt.Fprintf(w, "targets:\n")
+	var lw *bufio.Writer
+	if f.List != "" {
+		lf, err := os.Create(f.List)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		lw = bufio.NewWriter(lf)
+		fmt.Fprintf(w, "  - hosts_file: %q\n    count: 1\n    timeout: %s\n", f.List, f.Timeout)
+	}
 	for _, a := range addrs {
 		name, err := sweepTarget(a)
 		if err != nil {
-			return fmt.Errorf("%s: %w", *hosts, err)
+			return fmt.Errorf("%s: %w", f.Hosts, err)
 		}
-		fmt.Fprintf(w, "  - name: %s\n    ping: %s\n    count: 1\n    timeout: %s\n", name, a, *timeout)
+		if lw != nil {
+			fmt.Fprintf(lw, "%s %s\n", a, name)
+			continue
+		}
+		fmt.Fprintf(w, "  - name: %s\n    ping: %s\n    count: 1\n    timeout: %s\n", name, a, f.Timeout)
+	}
+	if lw != nil {
+		if err := lw.Flush(); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }
@@ -804,6 +841,14 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.1f×", a/b)
 }
 
+// sweepVariants are the ways tocsin check is run in a sweep, each against
+// the same fping runs: raw/sweep-LABEL-TOOL.tsv. The first is always there.
+var sweepVariants = []struct{ tool, form string }{
+	{"tocsin", "hosts_file, shared socket"},
+	{"tocsin_targets", "one entry per host, shared socket"},
+	{"tocsin_perchk", "hosts_file, `icmp_socket: per_check`"},
+}
+
 // sweepLabel reads the LABEL of raw/sweep-LABEL-TOOL.tsv: "v4-N" or
 // "v6-N" (a bare "N" is IPv4).
 func sweepLabel(label string) (family string, n int, ok bool) {
@@ -843,6 +888,7 @@ func writeReport(dir string, w io.Writer) error {
 	type row struct {
 		family       string
 		n            int
+		form         string
 		fping, tocsn sweepSummary
 	}
 	var rows []row
@@ -852,25 +898,35 @@ func writeReport(dir string, w io.Writer) error {
 		if !ok {
 			continue
 		}
-		rw := row{family: family, n: n}
-		for _, tool := range []struct {
-			path string
-			dst  *sweepSummary
-		}{{fp, &rw.fping}, {filepath.Join(dir, "sweep-"+label+"-tocsin.tsv"), &rw.tocsn}} {
-			f, err := os.Open(tool.path)
+		read := func(path string) (sweepSummary, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return sweepSummary{}, err
+			}
+			defer f.Close()
+			runs, err := parseSweep(f)
+			if err != nil {
+				return sweepSummary{}, fmt.Errorf("%s: %w", path, err)
+			}
+			return summarize(runs), nil
+		}
+		ref, err := read(fp)
+		if err != nil {
+			return err
+		}
+		for i, v := range sweepVariants {
+			path := filepath.Join(dir, "sweep-"+label+"-"+v.tool+".tsv")
+			if _, err := os.Stat(path); i > 0 && err != nil {
+				continue // an optional variant not measured
+			}
+			sum, err := read(path)
 			if err != nil {
 				return err
 			}
-			runs, err := parseSweep(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", tool.path, err)
-			}
-			*tool.dst = summarize(runs)
+			rows = append(rows, row{family: family, n: n, form: v.form, fping: ref, tocsn: sum})
 		}
-		rows = append(rows, rw)
 	}
-	sort.Slice(rows, func(i, j int) bool {
+	sort.SliceStable(rows, func(i, j int) bool {
 		if rows[i].family != rows[j].family {
 			return rows[i].family < rows[j].family
 		}
@@ -880,15 +936,15 @@ func writeReport(dir string, w io.Writer) error {
 	if len(rows) > 0 {
 		fmt.Fprintln(w, "### ICMP sweep: every host once (fping -c1 vs tocsin check)")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| family | hosts | runs | fping wall s | tocsin wall s | wall tocsin/fping | fping CPU s | tocsin CPU s | CPU tocsin/fping | fping lost (all runs) | tocsin lost (all runs) | failed runs fping/tocsin |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| family | hosts | tocsin's config | runs | fping wall s | tocsin wall s | wall tocsin/fping | fping CPU s | tocsin CPU s | CPU tocsin/fping | fping lost (all runs) | tocsin lost (all runs) | failed runs fping/tocsin |")
+		fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range rows {
 			fam := "IPv4"
 			if r.family == "v6" {
 				fam = "IPv6"
 			}
-			fmt.Fprintf(w, "| %s | %d | %d | %.2f | %.2f | %s | %.2f | %.2f | %s | %d | %d | %d/%d |\n",
-				fam, r.n, r.tocsn.Runs, r.fping.Wall, r.tocsn.Wall, ratio(r.tocsn.Wall, r.fping.Wall),
+			fmt.Fprintf(w, "| %s | %d | %s | %d | %.2f | %.2f | %s | %.2f | %.2f | %s | %d | %d | %d/%d |\n",
+				fam, r.n, r.form, r.tocsn.Runs, r.fping.Wall, r.tocsn.Wall, ratio(r.tocsn.Wall, r.fping.Wall),
 				r.fping.CPU, r.tocsn.CPU, ratio(r.tocsn.CPU, r.fping.CPU),
 				r.fping.Lost, r.tocsn.Lost, r.fping.Failed, r.tocsn.Failed)
 		}
