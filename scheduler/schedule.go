@@ -104,9 +104,13 @@ func (p phaseSchedule) Next(t time.Time) time.Time {
 
 // earlyPhase is a phaseSchedule whose first run comes within one interval
 // of epoch (the process start), less a 2% margin: a target whose phase
-// falls in the last moments of its first interval, that startup already
-// used, is checked just before the interval's end, then on its phase. A zero epoch, or one
-// more than an interval ago (a target added by a reload), changes nothing.
+// slot in the first interval passed while startup ran (or falls in the
+// margin) is checked at once when the scheduler starts, then on its phase,
+// less than one interval later. Being checked at once rather than just
+// before the interval's end means no gap between its first two checks is
+// longer than the interval, and a check that hangs to its timeout does not
+// run into the phase's own run. A zero epoch, or one more than an interval
+// ago (a target added by a reload), changes nothing.
 type earlyPhase struct {
 	phaseSchedule
 	epoch time.Time
@@ -126,7 +130,7 @@ func (e *earlyPhase) Next(t time.Time) time.Time {
 	// A margin of 2% of the interval: "within" must hold against the
 	// timer's own lateness and the moments before run began.
 	if limit := e.epoch.Add(e.every - e.every/50); next.After(limit) && limit.After(t) {
-		return limit
+		return t
 	}
 	return next
 }
