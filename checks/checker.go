@@ -163,9 +163,10 @@ func (r *Runner) Mode() ICMPMode {
 	return r.mode
 }
 
-// Close releases what the Runner holds (idle HTTP connections, the shared
-// ICMP sockets). The Runner stays usable: a later check opens new
-// connections and sockets.
+// Close releases what the Runner holds: idle HTTP connections, and the
+// shared ICMP sockets once the checks using them end (those keep their
+// replies). The Runner stays usable: a later check opens new connections
+// and sockets.
 func (r *Runner) Close() {
 	r.mu.Lock()
 	for _, tr := range r.transports {

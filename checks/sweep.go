@@ -79,30 +79,38 @@ func newSweeper(mode ICMPMode, logger *slog.Logger) *sweeper {
 	return &sweeper{mode: mode, logger: logger, open: openEchoConn, sock: make(map[int]*echoSocket)}
 }
 
-// socket returns the open socket of addr's family, opening it if needed.
-// An open that fails is not remembered: the next check tries again.
-func (s *sweeper) socket(addr netip.Addr) (*echoSocket, error) {
-	family := 4
-	if addr.Is6() {
-		family = 6
-	}
+// acquire returns the open socket of addr's family, opening it if needed,
+// and counts the caller as its user until it calls release: a socket that
+// close takes out of use meanwhile stays open for it. An open that fails
+// is not remembered: the next check tries again.
+func (s *sweeper) acquire(addr netip.Addr) (*echoSocket, error) {
+	family := familyOf(addr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if es := s.sock[family]; es != nil {
-		return es, nil
+	es := s.sock[family]
+	if es == nil {
+		c, err := s.open(s.mode, family)
+		if err != nil {
+			return nil, err
+		}
+		es = newEchoSocket(c, family, s.mode == ICMPRaw, s.logger)
+		s.sock[family] = es
+		go es.readLoop()
 	}
-	c, err := s.open(s.mode, family)
-	if err != nil {
-		return nil, err
-	}
-	es := newEchoSocket(c, family, s.mode == ICMPRaw, s.logger)
-	s.sock[family] = es
-	go es.readLoop()
+	es.use()
 	return es, nil
 }
 
-// close closes every open socket; checks waiting on them see their
-// deadline pass, and the next check opens a new one.
+func familyOf(addr netip.Addr) int {
+	if addr.Is6() {
+		return 6
+	}
+	return 4
+}
+
+// close takes every socket out of use: each is closed once the checks
+// already using it end (they keep their replies), and the next check opens
+// a new one.
 func (s *sweeper) close() {
 	s.mu.Lock()
 	socks := s.sock
@@ -140,6 +148,8 @@ type echoSocket struct {
 	mu      sync.Mutex
 	seq     uint16
 	waiting map[echoKey]echoWait
+	users   int  // checks using the socket now
+	closing bool // close when users drops to 0
 	closed  bool
 }
 
@@ -166,11 +176,44 @@ func windowFor(rcvbuf int) int {
 	return min(max(rcvbuf/replyCost, minWindow), maxWindow)
 }
 
-// shut closes the socket, ending the reader.
+// use counts one more check using the socket.
+func (es *echoSocket) use() {
+	es.mu.Lock()
+	es.users++
+	es.mu.Unlock()
+}
+
+// release ends one check's use; the last user of a socket being shut
+// closes it.
+func (es *echoSocket) release() {
+	es.mu.Lock()
+	es.users--
+	last := es.users == 0 && es.closing && !es.closed
+	if last {
+		es.closed = true
+	}
+	es.mu.Unlock()
+	if last {
+		es.closeConn()
+	}
+}
+
+// shut closes the socket, ending the reader, at once when no check uses
+// it, else when the last one releases it.
 func (es *echoSocket) shut() {
 	es.mu.Lock()
-	es.closed = true
+	es.closing = true
+	now := es.users == 0 && !es.closed
+	if now {
+		es.closed = true
+	}
 	es.mu.Unlock()
+	if now {
+		es.closeConn()
+	}
+}
+
+func (es *echoSocket) closeConn() {
 	if err := es.conn.close(); err != nil {
 		es.logger.Debug("closing ICMP socket", "err", err)
 	}
@@ -324,10 +367,11 @@ func (es *echoSocket) parseReply(msg []byte) (uint16, bool) {
 // the echoes sent and the round trips of the replies. An error means the
 // first echo could not be sent; a later send error ends the sending.
 func (s *sweeper) ping(ctx context.Context, addr netip.Addr, count int, interval time.Duration) (int, []time.Duration, error) {
-	es, err := s.socket(addr)
+	es, err := s.acquire(addr)
 	if err != nil {
 		return 0, nil, err
 	}
+	defer es.release()
 	w := echoWait{rtts: make(chan time.Duration, count)}
 	keys := make([]echoKey, 0, count)
 	held := 0

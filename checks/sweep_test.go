@@ -25,6 +25,7 @@ type fakeEcho struct {
 	// answer returns the messages to deliver for one written echo.
 	answer  func(pkt []byte, to netip.Addr) [][]byte
 	written int
+	last    []byte // the last echo written
 	closed  bool
 }
 
@@ -39,6 +40,7 @@ func (f *fakeEcho) writeTo(b []byte, to netip.Addr) error {
 		return errors.New("closed")
 	}
 	f.written++
+	f.last = append([]byte(nil), b...)
 	for _, m := range f.answer(append([]byte(nil), b...), to) {
 		f.replies <- m
 		f.from <- to
@@ -140,10 +142,11 @@ func TestSweeperMatching(t *testing.T) {
 	t.Run("a reply from another address", func(t *testing.T) {
 		c := newFakeEcho(1<<20, func([]byte, netip.Addr) [][]byte { return nil })
 		s := fakeSweeper(t, ICMPUnprivileged, c)
-		es, err := s.socket(addr)
+		es, err := s.acquire(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer es.release()
 		w := echoWait{rtts: make(chan time.Duration, 1)}
 		key, err := es.send(addr, w)
 		if err != nil {
@@ -186,9 +189,10 @@ func TestSweeperWindow(t *testing.T) {
 	})
 	s := fakeSweeper(t, ICMPUnprivileged, c)
 	var err error
-	if es, err = s.socket(netip.MustParseAddr("127.0.0.1")); err != nil {
+	if es, err = s.acquire(netip.MustParseAddr("127.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
+	defer es.release()
 	if cap(es.window) != minWindow {
 		t.Fatalf("window %d, want %d", cap(es.window), minWindow)
 	}
@@ -322,5 +326,84 @@ func TestSharedPingCanceled(t *testing.T) {
 		Ping: PingSpec{Host: "127.0.0.1", Count: 1}})
 	if res.OK || res.Reason == "" {
 		t.Errorf("canceled check = %+v, want a failure with a reason", res)
+	}
+}
+
+// TestSweeperCloseKeepsChecks: closing the sweeper (a reload replaces the
+// Runner) lets the checks in flight keep their socket and their replies,
+// closes it after the last, and gives later checks a new one.
+func TestSweeperCloseKeepsChecks(t *testing.T) {
+	addr := netip.MustParseAddr("127.0.0.7")
+	var (
+		mu     sync.Mutex
+		opened []*fakeEcho
+	)
+	s := newSweeper(ICMPUnprivileged, discardLogger())
+	s.open = func(ICMPMode, int) (echoConn, error) {
+		c := newFakeEcho(1<<20, func([]byte, netip.Addr) [][]byte { return nil })
+		mu.Lock()
+		opened = append(opened, c)
+		mu.Unlock()
+		return c, nil
+	}
+	t.Cleanup(s.close)
+	type result struct {
+		sent int
+		rtts []time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		sent, rtts, _ := s.ping(ctx, addr, 1, time.Millisecond)
+		done <- result{sent, rtts}
+	}()
+	// Wait (bounded) until the echo is out and awaiting its reply.
+	var first *fakeEcho
+	var echo []byte
+	for deadline := time.Now().Add(5 * time.Second); echo == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the echo was never sent")
+		}
+		mu.Lock()
+		if len(opened) == 1 {
+			first = opened[0]
+		}
+		mu.Unlock()
+		if first != nil {
+			first.mu.Lock()
+			echo = first.last
+			first.mu.Unlock()
+		}
+	}
+	s.close()
+	first.mu.Lock()
+	closedEarly := first.closed
+	first.mu.Unlock()
+	if closedEarly {
+		t.Fatal("close closed the socket under a check in flight")
+	}
+	// The reply comes after the close, on the old socket.
+	first.replies <- reply(echo)
+	first.from <- addr
+	r := <-done
+	if r.sent != 1 || len(r.rtts) != 1 {
+		t.Fatalf("the check in flight got %d of %d replies after close", len(r.rtts), r.sent)
+	}
+	first.mu.Lock()
+	closedAfter := first.closed
+	first.mu.Unlock()
+	if !closedAfter {
+		t.Error("the old socket was not closed after its last check")
+	}
+	es, err := s.acquire(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es.release()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(opened) != 2 {
+		t.Errorf("%d sockets opened, want a new one after close", len(opened))
 	}
 }

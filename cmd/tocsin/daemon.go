@@ -389,9 +389,12 @@ func (d *daemon) reload() {
 	if cfg.Listen != old.Listen || cfg.State != old.State || cfg.MaxConcurrent != old.MaxConcurrent {
 		log.Warn("listen, state and max_concurrent take effect at the next restart")
 	}
-	if cfg.Resolver != old.Resolver || (hasPing(cfg) && d.checker.p.Load().Mode() == "") {
-		// A new resolver, or ping targets where none could run before:
-		// a new checker, refused like at startup if ICMP is not permitted.
+	if cfg.Resolver != old.Resolver || cfg.ICMPSocket != old.ICMPSocket ||
+		(hasPing(cfg) && d.checker.p.Load().Mode() == "") {
+		// A new resolver or ICMP engine, or ping targets where none could
+		// run before: a new checker, refused like at startup if ICMP is not
+		// permitted. Closing the old one leaves its checks in flight their
+		// sockets.
 		runner, err := newRunner(cfg, log)
 		if err != nil {
 			log.Error("config reload refused", "err", err)
