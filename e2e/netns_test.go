@@ -39,40 +39,9 @@ const (
 // DOWN line and restoring it an UP line. Running inside A means nothing
 // the daemon sends can leave the machine.
 func TestNetnsPingDownUp(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	ipCmd, err := exec.LookPath("ip")
-	if err != nil {
-		t.Fatalf("iproute2's `ip` is not installed (%v); .ci/run installs iproute2 — this test installs nothing", err)
-	}
-	bin := tocsinBinary(t)
-	netnsRemoveStale(t, ipCmd)
-
-	suffix := fmt.Sprintf("%d-%s", os.Getpid(), netnsRandomHex(t, 4))
-	nsA, nsB := netnsPrefixA+suffix, netnsPrefixB+suffix
-	// Registered before the first namespace exists, so a failure at any
-	// later step still removes both (deleting a namespace removes its veth
-	// end, and with it the pair).
-	t.Cleanup(func() {
-		for _, ns := range []string{nsA, nsB} {
-			if out, err := exec.Command(ipCmd, "netns", "del", ns).CombinedOutput(); err != nil &&
-				!strings.Contains(string(out), "No such file") {
-				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-			}
-		}
-	})
-
-	netnsRun(t, ipCmd, "netns", "add", nsA)
-	netnsRun(t, ipCmd, "netns", "add", nsB)
-	netnsRun(t, ipCmd, "-n", nsA, "link", "add", netnsVethA, "type", "veth", "peer", "name", netnsVethB, "netns", nsB)
+	ipCmd, bin, nsA, nsB := netnsPair(t)
 	netnsRun(t, ipCmd, "-n", nsA, "addr", "add", netnsAddrA, "dev", netnsVethA)
 	netnsRun(t, ipCmd, "-n", nsB, "addr", "add", netnsAddrB, "dev", netnsVethB)
-	for _, ns := range []string{nsA, nsB} {
-		netnsRun(t, ipCmd, "-n", ns, "link", "set", "lo", "up")
-	}
-	netnsRun(t, ipCmd, "-n", nsA, "link", "set", netnsVethA, "up")
-	netnsRun(t, ipCmd, "-n", nsB, "link", "set", netnsVethB, "up")
 	// A new namespace starts with ping_group_range "1 0" (nobody): open it
 	// so tocsin gets unprivileged ICMP sockets there.
 	netnsRun(t, ipCmd, "netns", "exec", nsA, "sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647")
@@ -119,6 +88,46 @@ targets:
 	netnsRun(t, ipCmd, "-n", nsB, "link", "set", netnsVethB, "up")
 	line = d.waitLine(t, 15*time.Second, "UP", "peer")
 	t.Logf("after link up: %q", line)
+}
+
+// netnsPair creates two namespaces joined by a veth pair (netnsVethA in
+// A, netnsVethB in B), every link up and no address yet, and registers
+// their removal; it skips without root. It returns the path of `ip`, the
+// tocsin binary and the two namespaces' names.
+func netnsPair(t *testing.T) (ipCmd, bin, nsA, nsB string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces")
+	}
+	ipCmd, err := exec.LookPath("ip")
+	if err != nil {
+		t.Fatalf("iproute2's `ip` is not installed (%v); .ci/run installs iproute2 — this test installs nothing", err)
+	}
+	bin = tocsinBinary(t)
+	netnsRemoveStale(t, ipCmd)
+
+	suffix := fmt.Sprintf("%d-%s", os.Getpid(), netnsRandomHex(t, 4))
+	nsA, nsB = netnsPrefixA+suffix, netnsPrefixB+suffix
+	// Registered before the first namespace exists, so a failure at any
+	// later step still removes both (deleting a namespace removes its veth
+	// end, and with it the pair).
+	t.Cleanup(func() {
+		for _, ns := range []string{nsA, nsB} {
+			if out, err := exec.Command(ipCmd, "netns", "del", ns).CombinedOutput(); err != nil &&
+				!strings.Contains(string(out), "No such file") {
+				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
+			}
+		}
+	})
+	netnsRun(t, ipCmd, "netns", "add", nsA)
+	netnsRun(t, ipCmd, "netns", "add", nsB)
+	netnsRun(t, ipCmd, "-n", nsA, "link", "add", netnsVethA, "type", "veth", "peer", "name", netnsVethB, "netns", nsB)
+	for _, ns := range []string{nsA, nsB} {
+		netnsRun(t, ipCmd, "-n", ns, "link", "set", "lo", "up")
+	}
+	netnsRun(t, ipCmd, "-n", nsA, "link", "set", netnsVethA, "up")
+	netnsRun(t, ipCmd, "-n", nsB, "link", "set", netnsVethB, "up")
+	return ipCmd, bin, nsA, nsB
 }
 
 // netnsDaemon is a running `tocsin run` and the lines of its stdout.

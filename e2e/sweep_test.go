@@ -18,36 +18,9 @@ import (
 // their timeout. It runs once with unprivileged ping sockets and once
 // with raw ones, both over the shared sockets, and wants not one reply lost.
 func TestNetnsSweep(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	ipCmd, err := exec.LookPath("ip")
-	if err != nil {
-		t.Fatalf("iproute2's `ip` is not installed (%v); .ci/run installs iproute2 — this test installs nothing", err)
-	}
-	bin := tocsinBinary(t)
-	netnsRemoveStale(t, ipCmd)
-
-	suffix := fmt.Sprintf("%d-%s", os.Getpid(), netnsRandomHex(t, 4))
-	nsA, nsB := netnsPrefixA+suffix, netnsPrefixB+suffix
-	t.Cleanup(func() {
-		for _, ns := range []string{nsA, nsB} {
-			if out, err := exec.Command(ipCmd, "netns", "del", ns).CombinedOutput(); err != nil &&
-				!strings.Contains(string(out), "No such file") {
-				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-			}
-		}
-	})
-	netnsRun(t, ipCmd, "netns", "add", nsA)
-	netnsRun(t, ipCmd, "netns", "add", nsB)
-	netnsRun(t, ipCmd, "-n", nsA, "link", "add", netnsVethA, "type", "veth", "peer", "name", netnsVethB, "netns", nsB)
+	ipCmd, bin, nsA, nsB := netnsPair(t)
 	netnsRun(t, ipCmd, "-n", nsA, "-6", "addr", "add", "fd00:0:0:ff::1/64", "dev", netnsVethA, "nodad")
 	netnsRun(t, ipCmd, "-n", nsB, "-6", "addr", "add", "fd00:0:0:ff::2/64", "dev", netnsVethB, "nodad")
-	for _, ns := range []string{nsA, nsB} {
-		netnsRun(t, ipCmd, "-n", ns, "link", "set", "lo", "up")
-	}
-	netnsRun(t, ipCmd, "-n", nsA, "link", "set", netnsVethA, "up")
-	netnsRun(t, ipCmd, "-n", nsB, "link", "set", netnsVethB, "up")
 	// B answers every address of fd00:0:0:1::/64; A sends both prefixes to B.
 	netnsRun(t, ipCmd, "-n", nsB, "-6", "route", "add", "local", "fd00:0:0:1::/64", "dev", "lo")
 	netnsRun(t, ipCmd, "-n", nsA, "-6", "route", "add", "fd00:0:0:1::/64", "via", "fd00:0:0:ff::2")
